@@ -1,0 +1,182 @@
+"""The ``modular`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+EXIT_BAD_INPUT = 2
+
+
+def _version() -> str:
+    try:
+        return version("modular")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _fail(msg: str) -> int:
+    print(f"modular: error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _parse_set(values: list[str]) -> list[tuple[str, float]]:
+    from .patch import PatchError
+
+    out = []
+    for item in values or []:
+        target, eq, value = item.partition("=")
+        if not eq or "." not in target:
+            raise PatchError(f"--set {item!r}: expected MODULE.PARAM=VALUE")
+        try:
+            out.append((target, float(value)))
+        except ValueError:
+            raise PatchError(f"--set {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def _load(args):
+    """Load, override and build: every error here happens before anything runs."""
+    from .engine import Engine
+    from .patch import load
+
+    p = load(args.patch)
+    if args.sample_rate is not None:
+        p.sample_rate = args.sample_rate
+    if args.block_size is not None:
+        p.block_size = args.block_size
+    p.check_rates()
+    for target, value in _parse_set(args.set):
+        p.set_param(target, value)
+    return Engine(p)
+
+
+def _add_engine_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("patch", help="patch file (JSON)")
+    sp.add_argument("--set", action="append", metavar="MODULE.PARAM=VALUE", help="override a param (repeatable)")
+    sp.add_argument("--sample-rate", type=int, metavar="HZ", help="default: the patch's, else 48000")
+    sp.add_argument("--block-size", type=int, metavar="N", help="default: the patch's, else 64")
+
+
+def _positive(kind):
+    def parse(s):
+        v = kind(s)
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {s}")
+        return v
+    return parse
+
+
+def _print_stats(engine, report=None) -> None:
+    rows = engine.meter()
+    if report is not None:
+        print(f"backend: {report.backend}  blocks: {report.blocks}  late blocks: {report.late_blocks}  "
+              f"underflows: {report.underflows}  worst block: {report.worst_block_ms:.3f} ms")
+    block_us = engine.block / engine.sample_rate * 1e6
+    print(f"{'module':<20} {'model':<20} {'ch':>3} {'us/block':>10} {'% of block':>10}")
+    total = 0.0
+    for r in rows:
+        total += r["us_per_block"]
+        print(f"{r['id']:<20} {r['model']:<20} {r['channels']:>3} {r['us_per_block']:>10.2f} {r['percent']:>10.2f}")
+    print(f"{'total':<20} {'':<20} {'':>3} {total:>10.2f} {100 * total / block_us:>10.2f}")
+    for mid, st in engine.status().items():
+        print(f"{mid}: " + "  ".join(f"{k}={v}" for k, v in st.items()))
+
+
+def cmd_render(args) -> int:
+    from .io.render import render
+
+    engine = _load(args)
+    engine.metering = args.stats
+    frames = render(engine, args.seconds, args.output, progress=not args.quiet)
+    if not args.quiet:
+        print(f"wrote {args.output}: {frames} frames at {engine.sample_rate} Hz ({frames / engine.sample_rate:.2f} s)")
+    if args.stats:
+        _print_stats(engine)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .io.realtime import Runner
+
+    engine = _load(args)
+    engine.metering = args.stats
+    runner = Runner(engine, use_card=not args.no_audio, record=args.record, duration=args.duration)
+    report = runner.run()
+    for note in report.notes:
+        print(f"modular: {note}", file=sys.stderr)
+    if args.stats:
+        _print_stats(engine, report)
+    return 0
+
+
+def cmd_modules(args) -> int:
+    from . import plugins
+
+    models = plugins.models()
+    if args.json:
+        json.dump([models[k].describe() for k in sorted(models)], sys.stdout, indent=2)
+        print()
+        return 0
+    for name in sorted(models):
+        d = models[name].describe()
+        print(f"{name} — {d['description']}")
+        if d["inputs"]:
+            print("  inputs:  " + ", ".join(i["name"] for i in d["inputs"]))
+        if d["outputs"]:
+            print("  outputs: " + ", ".join(o["name"] for o in d["outputs"]))
+        for p in d["params"]:
+            unit = f" {p['unit']}" if p["unit"] else ""
+            print(f"  param {p['name']}: {p['min']}..{p['max']}{unit}, default {p['default']}")
+        if d["data"]:
+            print("  data:    " + ", ".join(d["data"]))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="modular", description="A modular patch engine in the style of VCV Rack.")
+    ap.add_argument("--version", action="version", version=f"modular {_version()}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("render", help="render a patch offline to a WAV file, as fast as possible")
+    _add_engine_args(sp)
+    sp.add_argument("-o", "--output", required=True, metavar="OUT.wav")
+    sp.add_argument("--seconds", type=_positive(float), required=True, metavar="S")
+    sp.add_argument("--stats", action="store_true", help="print the per-module CPU meter")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    sp.set_defaults(func=cmd_render)
+
+    sp = sub.add_parser("run", help="run a patch in real time (sound card, or software clock)")
+    _add_engine_args(sp)
+    sp.add_argument("--no-audio", action="store_true", help="software clock even if a sound card exists")
+    sp.add_argument("--duration", type=_positive(float), metavar="S", help="stop after S seconds")
+    sp.add_argument("--record", metavar="OUT.wav", help="record the AudioOut mix")
+    sp.add_argument("--stats", action="store_true", help="print the per-module CPU meter and module status")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("modules", help="list installed models with their ports and params")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_modules)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .patch import PatchError
+
+    ap = parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "func", None):
+        ap.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except PatchError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Running a patch in real time: on the sound card, or on a software clock without one.
+
+The audio thread (PortAudio's callback, or the clock thread) only runs blocks and
+copies the mix out; files, meters and printing happen in the calling thread, which
+services the engine every few milliseconds and never holds up the audio thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import soundfile as sf
+
+from . import soundcard
+from .mix import mix_into, read_mix, sinks
+
+SERVICE_INTERVAL = 0.02
+
+
+@dataclass
+class RunReport:
+    backend: str
+    seconds: float = 0.0
+    blocks: int = 0
+    late_blocks: int = 0  # software clock: blocks started more than a block late
+    underflows: int = 0  # sound card: callbacks PortAudio flagged as underflow
+    worst_block_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class _Recorder:
+    """Writes the patch's stereo mix to a WAV file from the housekeeping thread."""
+
+    def __init__(self, engine, path):
+        self.engine = engine
+        self.file = sf.SoundFile(path, "w", engine.sample_rate, 2, "FLOAT")
+        self.done = engine.frame
+        self.ring = min((m.ring_frames for m in sinks(engine)), default=1 << 30)
+
+    def drain(self, upto: int) -> None:
+        while self.done < upto:
+            n = min(upto - self.done, self.ring // 2)
+            self.file.write(read_mix(self.engine, self.done, n))
+            self.done += n
+
+    def close(self, upto: int) -> None:
+        self.drain(upto)
+        self.file.close()
+
+
+class Runner:
+    def __init__(self, engine, use_card: bool = True, record: str | None = None,
+                 duration: float | None = None, device=None):
+        self.engine = engine
+        self.use_card = use_card
+        self.record = record
+        self.duration = duration
+        self.device = device
+        self._stop = threading.Event()
+        self._limit = None if duration is None else int(round(duration * engine.sample_rate))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> RunReport:
+        """Run until ``duration`` seconds of audio have played, ``stop()`` or Ctrl-C."""
+        card_reason = soundcard.unavailable_reason() if self.use_card else "--no-audio"
+        report = RunReport("soundcard" if card_reason is None else "software clock")
+        if card_reason is not None and self.use_card:
+            report.notes.append(f"no sound card ({card_reason}): running on the software clock")
+        engine = self.engine
+        recorder = _Recorder(engine, self.record) if self.record else None
+        mix_into(sinks(engine), 0, np.zeros((1, 2), np.float32))  # compile before the clock starts
+        engine.start()
+        t0 = time.monotonic()
+        try:
+            if report.backend == "soundcard":
+                self._run_card(report, recorder)
+            else:
+                self._run_clock(report, recorder)
+        except KeyboardInterrupt:
+            self._stop.set()
+        finally:
+            engine.stop()
+            if recorder:
+                recorder.close(engine.frame)
+        report.seconds = time.monotonic() - t0
+        report.blocks = engine.frame // engine.block
+        return report
+
+    def _housekeep(self, recorder, alive) -> None:
+        engine = self.engine
+        while alive() and not self._stop.is_set():
+            time.sleep(SERVICE_INTERVAL)
+            engine.service()
+            if recorder:
+                recorder.drain(engine.frame)
+
+    def _done(self) -> bool:
+        return self._stop.is_set() or (self._limit is not None and self.engine.frame >= self._limit)
+
+    def _run_clock(self, report: RunReport, recorder) -> None:
+        engine = self.engine
+        period = engine.block / engine.sample_rate
+
+        def clock():
+            next_t = time.monotonic()
+            while not self._done():
+                now = time.monotonic()
+                if now < next_t:
+                    time.sleep(next_t - now)
+                elif now - next_t > period:
+                    report.late_blocks += 1
+                t = time.perf_counter()
+                engine.process(1)
+                report.worst_block_ms = max(report.worst_block_ms, (time.perf_counter() - t) * 1e3)
+                next_t += period
+                if time.monotonic() - next_t > 0.5:  # hopelessly behind: resync, don't burst
+                    next_t = time.monotonic()
+
+        th = threading.Thread(target=clock, name="modular-audio", daemon=True)
+        th.start()
+        self._housekeep(recorder, th.is_alive)
+        th.join()
+
+    def _run_card(self, report: RunReport, recorder) -> None:
+        import sounddevice as sd
+
+        engine = self.engine
+        bs = engine.block
+        sink_list = sinks(engine)
+        scratch = np.zeros((bs * 64, 2), np.float32)
+        finished = threading.Event()
+
+        def callback(outdata, frames, time_info, status):
+            if status.output_underflow:
+                report.underflows += 1
+            if self._done():
+                outdata[:] = 0.0
+                finished.set()
+                raise sd.CallbackStop
+            nblocks = max(1, frames // bs)
+            start = engine.frame
+            t = time.perf_counter()
+            engine.process(nblocks)
+            report.worst_block_ms = max(report.worst_block_ms, (time.perf_counter() - t) * 1e3 / nblocks)
+            buf = scratch[:frames]
+            mix_into(sink_list, start, buf)
+            outdata[:] = buf
+
+        with sd.OutputStream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
+                             callback=callback, device=self.device, latency="low"):
+            self._housekeep(recorder, lambda: not finished.is_set())
