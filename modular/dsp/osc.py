@@ -1,0 +1,283 @@
+"""Oscillators: a band-limited VCO (sine, triangle, saw, pulse) and a naive LFO.
+
+VCO
+---
+Phase runs in float64 cycles. Discontinuities are corrected with 2-point polyBLEP (value
+jumps) and polyBLAMP (slope corners), placed at their exact sub-sample time. Because a
+correction also reaches the sample *before* the event, the output is one sample late:
+each tick computes sample n+1 and returns sample n. Handling every event at its time is
+what makes hard sync, reverse (soft) sync and through-zero FM alias-poor too.
+
+Waveforms at phase p (cycles) in ±1 (modules scale to ±5 V): sine sin(2 pi p);
+triangle aligned with the sine (0 at p = 0, +1 at 0.25, -1 at 0.75); rising saw
+2p - 1; pulse +1 for p < pw else -1.
+
+VCO state per channel, VCO_STATE_SIZE = 8 (all zeros is a valid start):
+  0 phase in [0, 1)          1 reversed (0 forward, 1 after an odd number of soft syncs)
+  2..5 pending sin, tri, saw, sqr (the next sample to output, corrections included)
+  6 last sync input (V)      7 unused
+"""
+
+import math
+
+from numba import njit
+
+from modular.dsp.approx import exp2, sin2pi
+from modular.dsp.block import clamp, ramp, row
+
+C4 = 261.6256  # Hz at 0 V
+LFO_BASE = 2.0  # Hz at 0 V
+MAX_STEP = 0.45  # cycles per sample: keeps every crossing unique within one sample
+
+VCO_STATE_SIZE = 8
+SYNC_OFF, SYNC_HARD, SYNC_SOFT = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tri(p):
+    if p < 0.25:
+        return 4.0 * p
+    if p < 0.75:
+        return 2.0 - 4.0 * p
+    return 4.0 * p - 4.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tri_slope(p):
+    return 4.0 if (p < 0.25 or p >= 0.75) else -4.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cross(p, q, th):
+    """Fraction in [0, 1] of the move p -> q (|q - p| < 1, p in [0, 1)) at which the
+    phase crosses th (mod 1), or -1 if it does not."""
+    if q > p:
+        if p < th <= q:
+            return (th - p) / (q - p)
+        if p < th + 1.0 <= q:
+            return (th + 1.0 - p) / (q - p)
+    elif q < p:
+        if q < th <= p:
+            return (p - th) / (p - q)
+        if q < th - 1.0 <= p:
+            return (p - th + 1.0) / (p - q)
+    return -1.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def blep_before(a):
+    """polyBLEP residual, per unit jump, for the sample before a jump at time a in (0, 1]
+    after it (a = 1: the jump lands on the next sample)."""
+    b = 1.0 - a
+    return 0.5 * b * b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def blep_after(a):
+    """polyBLEP residual, per unit jump, for the sample after a jump at time a."""
+    return -0.5 * a * a
+
+
+@njit(cache=True, nogil=True, inline="always")
+def blamp_before(a):
+    """polyBLAMP residual, per unit slope change (value per sample), sample before."""
+    b = 1.0 - a
+    return b * b * b / 6.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def blamp_after(a):
+    """polyBLAMP residual, per unit slope change, sample after."""
+    return a * a * a / 6.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _segment(p, d, t0, tl, s, pw, st):
+    """Move the phase from p by d over the part [t0, t0 + tl] of the sample interval.
+
+    Corrections for the sample before every crossing go straight into the pending
+    samples st[3..5]; those for the sample after are returned with the new (unwrapped)
+    phase: (q, tri, saw, sqr)."""
+    q = p + d
+    ct = 0.0
+    cw = 0.0
+    cq = 0.0
+    # Wrap: the saw falls by 2 going forward (rises going backward); the pulse the opposite.
+    u = _cross(p, q, 0.0)
+    if u >= 0.0:
+        a = t0 + u * tl
+        h = -2.0 if d > 0.0 else 2.0
+        st[4] += h * blep_before(a)
+        cw += h * blep_after(a)
+        st[5] -= h * blep_before(a)
+        cq -= h * blep_after(a)
+    u = _cross(p, q, pw)
+    if u >= 0.0:
+        a = t0 + u * tl
+        h = -2.0 if d > 0.0 else 2.0
+        st[5] += h * blep_before(a)
+        cq += h * blep_after(a)
+    # Triangle corners: the slope (per sample) turns by -8|s| at the peak, +8|s| at the trough.
+    m = 8.0 * abs(s)
+    u = _cross(p, q, 0.25)
+    if u >= 0.0:
+        a = t0 + u * tl
+        st[3] -= m * blamp_before(a)
+        ct -= m * blamp_after(a)
+    u = _cross(p, q, 0.75)
+    if u >= 0.0:
+        a = t0 + u * tl
+        st[3] += m * blamp_before(a)
+        ct += m * blamp_after(a)
+    return q, ct, cw, cq
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _wrap(q):
+    if q >= 1.0:
+        return q - 1.0
+    if q < 0.0:
+        return q + 1.0
+    return q
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cos2pi(p):
+    return sin2pi(p + 0.25 if p < 0.75 else p - 0.75)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def vco_tick(st, step, pw, sync_at, sync_mode):
+    """Advance one VCO channel by one sample; returns (sin, tri, saw, sqr) in ±1, one
+    sample late (see the module docstring).
+
+    st: the channel's state (VCO_STATE_SIZE). step: frequency / sample rate, signed
+    (through-zero FM runs the phase backwards), |step| <= MAX_STEP. pw in (0, 1).
+    sync_at: time in [0, 1] within this sample of a sync event (0 = the previous sample,
+    1 = this one), or -1 for none. sync_mode: SYNC_OFF, SYNC_HARD or SYNC_SOFT.
+    """
+    s = -step if st[1] != 0.0 else step
+    p = st[0]
+    cs = 0.0  # corrections to the next sample (sin, tri, saw, sqr)
+    ct = 0.0
+    cw = 0.0
+    cq = 0.0
+    t0 = 0.0
+    if sync_at >= 0.0 and sync_mode != SYNC_OFF:
+        a = sync_at
+        q, ct, cw, cq = _segment(p, a * s, 0.0, a, s, pw, st)
+        p = _wrap(q)
+        hb = blep_before(a)
+        ha = blep_after(a)
+        mb = blamp_before(a)
+        ma = blamp_after(a)
+        if sync_mode == SYNC_HARD:
+            # Reset to phase 0: every wave jumps to its value there and takes its slope there.
+            js = -sin2pi(p)
+            jt = -_tri(p)
+            jw = -1.0 - (2.0 * p - 1.0)
+            jq = 1.0 - (1.0 if p < pw else -1.0)
+            ds = 2.0 * math.pi * (1.0 - _cos2pi(p)) * s
+            dt = (4.0 - _tri_slope(p)) * s
+            st[2] += js * hb + ds * mb
+            st[3] += jt * hb + dt * mb
+            st[4] += jw * hb
+            st[5] += jq * hb
+            cs += js * ha + ds * ma
+            ct += jt * ha + dt * ma
+            cw += jw * ha
+            cq += jq * ha
+            p = 0.0
+        else:
+            # Reverse: nothing jumps, every slope flips sign.
+            ds = -4.0 * math.pi * _cos2pi(p) * s
+            dt = -2.0 * _tri_slope(p) * s
+            dw = -4.0 * s
+            st[2] += ds * mb
+            st[3] += dt * mb
+            st[4] += dw * mb
+            cs += ds * ma
+            ct += dt * ma
+            cw += dw * ma
+            s = -s
+            st[1] = 1.0 - st[1]
+        t0 = a
+    tl = 1.0 - t0
+    q, t, w, r = _segment(p, tl * s, t0, tl, s, pw, st)
+    p = _wrap(q)
+    st[0] = p
+    out_s = st[2]
+    out_t = st[3]
+    out_w = st[4]
+    out_q = st[5]
+    st[2] = sin2pi(p) + cs
+    st[3] = _tri(p) + ct + t
+    st[4] = 2.0 * p - 1.0 + cw + w
+    st[5] = (1.0 if p < pw else -1.0) + cq + r
+    return out_s, out_t, out_w, out_q
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sync_crossing(last, now):
+    """Time in (0, 1] within this sample at which a sync input rose through 0 V
+    (linear interpolation between the two samples), or -1."""
+    if last <= 0.0 and now > 0.0:
+        return -last / (now - last)
+    return -1.0
+
+
+@njit(cache=True, nogil=True)
+def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
+              freq_p0, freq_p1, fm_p0, fm_p1, pw_p0, pw_p1, pwm_p0, pwm_p1,
+              sync_mode, sample_rate):
+    """One block of a polyphonic VCO; channels = state.shape[0].
+
+    Inputs (channels or 1, block) float32: pitch (V/oct), fm (V), pw_cv (V), sync (V).
+    Outputs (channels, block) float32, ±5 V; an output of shape (0, 0) is skipped.
+    Params ramp from *_p0 to *_p1 across the block:
+      freq: volts added to pitch (f = C4 * 2**(pitch + freq));
+      fm: through-zero linear FM depth; f *= 1 + fm * fm_cv / 5 V, so depth 1 and a
+          ±5 V modulator sweeps 0 .. 2f; more makes the phase run backwards;
+      pw: pulse width 0..1; pwm: PW CV depth, pw += pwm * pw_cv / 10 V; clamped 0.01..0.99.
+    sync_mode: SYNC_OFF, SYNC_HARD (reset on a rising zero crossing of sync) or SYNC_SOFT
+    (reverse direction on it). state: (channels, VCO_STATE_SIZE) float64.
+    """
+    nch = state.shape[0]
+    n = pitch.shape[1]
+    inv_sr = 1.0 / sample_rate
+    c4_step = C4 * inv_sr
+    do_sin = out_sin.shape[0] > 0
+    do_tri = out_tri.shape[0] > 0
+    do_saw = out_saw.shape[0] > 0
+    do_sqr = out_sqr.shape[0] > 0
+    for c in range(nch):
+        rp = row(pitch, c)
+        rf = row(fm, c)
+        rw = row(pw_cv, c)
+        rs = row(sync, c)
+        st = state[c]
+        last_sync = st[6]
+        for i in range(n):
+            v = pitch[rp, i] + ramp(freq_p0, freq_p1, i, n)
+            step = c4_step * exp2(v)
+            depth = ramp(fm_p0, fm_p1, i, n)
+            if depth != 0.0:
+                step *= 1.0 + depth * 0.2 * fm[rf, i]
+            step = clamp(step, -MAX_STEP, MAX_STEP)
+            pw = clamp(ramp(pw_p0, pw_p1, i, n) + ramp(pwm_p0, pwm_p1, i, n) * 0.1 * pw_cv[rw, i],
+                       0.01, 0.99)
+            at = -1.0
+            if sync_mode != SYNC_OFF:
+                now = sync[rs, i]
+                at = sync_crossing(last_sync, now)
+                last_sync = now
+            ys, yt, yw, yq = vco_tick(st, step, pw, at, sync_mode)
+            if do_sin:
+                out_sin[c, i] = 5.0 * ys
+            if do_tri:
+                out_tri[c, i] = 5.0 * yt
+            if do_saw:
+                out_saw[c, i] = 5.0 * yw
+            if do_sqr:
+                out_sqr[c, i] = 5.0 * yq
+        st[6] = last_sync
