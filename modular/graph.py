@@ -43,7 +43,9 @@ class Graph:
     delays: np.ndarray  # (n, 3): source buffer, delay buffer, rows
     ctx: np.ndarray
     output_buffer: dict[tuple[str, str], int]  # (module id, output) -> pool index
+    delay_buffer: dict[tuple[str, str], int]  # (module id, output) -> its one-block-late copy
     channels: dict[str, int]
+    slices: dict[str, tuple[int, int, int, int, int]]  # id -> state off, len, mem off, len, param off
 
     @property
     def sample_rate(self) -> float:
@@ -95,7 +97,10 @@ def run_order(patch: Patch, instances: dict[str, Module]) -> tuple[list[str], li
     return order, feedback
 
 
-def build(patch: Patch, sample_rate: int | None = None, block: int | None = None) -> Graph:
+def build(patch: Patch, sample_rate: int | None = None, block: int | None = None,
+          reuse: dict[str, Module] | None = None) -> Graph:
+    """Build the graph of ``patch``. Modules in ``reuse`` with the same id, model and data
+    are carried over as the same objects (a live edit keeps their files and sockets)."""
     sr = int(sample_rate or patch.sample_rate)
     bs = int(block or patch.block_size)
     installed = plugins.models()
@@ -104,7 +109,11 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
         cls = installed.get(spec.model)
         if cls is None:
             raise PatchError(f"module {spec.id!r}: unknown model {spec.model!r}")
-        instances[spec.id] = cls(spec.id, spec.data, spec.params)
+        old = (reuse or {}).get(spec.id)
+        if old is not None and type(old) is cls and old.data == spec.data:
+            instances[spec.id] = old
+        else:
+            instances[spec.id] = cls(spec.id, spec.data, spec.params)
 
     order, feedback = run_order(patch, instances)
     fb_set = {id(c) for c in feedback}
@@ -196,7 +205,9 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
     mem = np.zeros(mem_len, np.float32)
     params = np.zeros((3, param_len), np.float64)
     param_offset = {}
+    slice_of = {}
     for mid, (so, ns, mo, nm, po) in zip(order, slices):
+        slice_of[mid] = (so, ns, mo, nm, po)
         m = instances[mid]
         m.state = state[so:so + ns]
         m.mem = mem[mo:mo + nm]
@@ -223,5 +234,7 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
         delays=delays,
         ctx=ctx,
         output_buffer=output_buffer,
+        delay_buffer=delay_buf,
         channels=channels,
+        slices=slice_of,
     )

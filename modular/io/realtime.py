@@ -75,6 +75,7 @@ class Runner:
         recorder = _Recorder(engine, self.record) if self.record else None
         mix_into(sinks(engine), 0, np.zeros((1, 2), np.float32))  # compile before the clock starts
         engine.start()
+        engine.live = True
         t0 = time.monotonic()
         try:
             if report.backend == "soundcard":
@@ -84,6 +85,7 @@ class Runner:
         except KeyboardInterrupt:
             self._stop.set()
         finally:
+            engine.live = False
             engine.stop()
             if recorder:
                 recorder.close(engine.frame)
