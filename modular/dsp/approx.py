@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit
 
+from modular.dsp.block import INLINE
+
 LN2 = math.log(2.0)
 
 # 2**k for integer k in [-64, 64]: the integer part of exp2 is a table read.
@@ -27,7 +29,7 @@ _E4 = 0.009675464577561242
 _E5 = 0.0013266975147732207
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def exp2(x):
     """2**x for x in [-64, 64] (clamped), relative error < 1e-7."""
     if x < -63.5:
@@ -48,7 +50,7 @@ _S7 = -76.54964290658717
 _S9 = 39.535702399204666
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def sin2pi(p):
     """sin(2 pi p) for a phase p in [0, 1) (cycles). Absolute error < 5e-9."""
     # Fold onto [-0.25, 0.25] where the odd polynomial is fitted.
@@ -67,7 +69,7 @@ def sin2pi(p):
 MAX_PREWARP = math.pi * 0.49
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def tan_pade(x):
     """(num, den) with num/den ~ tan(x) for 0 <= x <= 0.49 pi (Pade [5/4]).
 
@@ -80,14 +82,14 @@ def tan_pade(x):
     return num, den
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def tan_fast(x):
     """tan(x) for 0 <= x <= 0.49 pi via tan_pade (one division)."""
     n, d = tan_pade(x)
     return n / d
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def soft_clip(x):
     """tanh-like saturation: x (27 + x^2) / (27 + 9 x^2), clamped to ±1 beyond ±3.
 

@@ -6,20 +6,29 @@ They mirror modular.module's ``row``/``ramp`` so dsp kernels do not import the e
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+# Compile flags for every dsp kernel. error_model="numpy" drops the per-division
+# ZeroDivisionError check, which otherwise blocks vectorisation (4x slower filters).
+# The fastmath flags are the safe ones: fused multiply-add, reciprocal and approximate
+# functions, signless zeros. Never nnan/ninf: they would delete the NaN guards (finite()).
+SAFE_FASTMATH = frozenset({"contract", "arcp", "afn", "nsz"})
+JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(SAFE_FASTMATH))
+INLINE = dict(JIT, inline="always")
+
+
+@njit(**INLINE)
 def row(a, c):
     """The row of a (channels, block) input that channel c reads: mono applies to all."""
     return c if a.shape[0] > 1 else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def ramp(p0, p1, i, n):
     """A param's value at sample i of n, moving linearly from p0 (the previous block's
     value) to p1, which it reaches on the block's last sample."""
     return p0 + (p1 - p0) * (i + 1) / n
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def clamp(x, lo, hi):
     if x < lo:
         return lo
@@ -28,7 +37,8 @@ def clamp(x, lo, hi):
     return x
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def finite(x):
     """x, or 0 for NaN and ±inf (so one bad input cannot poison a filter's state)."""
     return x if x - x == 0.0 else 0.0
+

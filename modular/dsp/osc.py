@@ -23,7 +23,7 @@ import math
 from numba import njit
 
 from modular.dsp.approx import exp2, sin2pi
-from modular.dsp.block import clamp, ramp, row
+from modular.dsp.block import INLINE, JIT, clamp, ramp, row
 
 C4 = 261.6256  # Hz at 0 V
 LFO_BASE = 2.0  # Hz at 0 V
@@ -33,7 +33,7 @@ VCO_STATE_SIZE = 8
 SYNC_OFF, SYNC_HARD, SYNC_SOFT = 0, 1, 2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _tri(p):
     if p < 0.25:
         return 4.0 * p
@@ -42,12 +42,12 @@ def _tri(p):
     return 4.0 * p - 4.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _tri_slope(p):
     return 4.0 if (p < 0.25 or p >= 0.75) else -4.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _cross(p, q, th):
     """Fraction in [0, 1] of the move p -> q (|q - p| < 1, p in [0, 1)) at which the
     phase crosses th (mod 1), or -1 if it does not."""
@@ -64,7 +64,7 @@ def _cross(p, q, th):
     return -1.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def blep_before(a):
     """polyBLEP residual, per unit jump, for the sample before a jump at time a in (0, 1]
     after it (a = 1: the jump lands on the next sample)."""
@@ -72,26 +72,26 @@ def blep_before(a):
     return 0.5 * b * b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def blep_after(a):
     """polyBLEP residual, per unit jump, for the sample after a jump at time a."""
     return -0.5 * a * a
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def blamp_before(a):
     """polyBLAMP residual, per unit slope change (value per sample), sample before."""
     b = 1.0 - a
     return b * b * b / 6.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def blamp_after(a):
     """polyBLAMP residual, per unit slope change, sample after."""
     return a * a * a / 6.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _segment(p, d, t0, tl, s, pw, st):
     """Move the phase from p by d over the part [t0, t0 + tl] of the sample interval.
 
@@ -132,7 +132,7 @@ def _segment(p, d, t0, tl, s, pw, st):
     return q, ct, cw, cq
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _wrap(q):
     if q >= 1.0:
         return q - 1.0
@@ -141,12 +141,12 @@ def _wrap(q):
     return q
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def _cos2pi(p):
     return sin2pi(p + 0.25 if p < 0.75 else p - 0.75)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def vco_tick(st, step, pw, sync_at, sync_mode):
     """Advance one VCO channel by one sample; returns (sin, tri, saw, sqr) in ±1, one
     sample late (see the module docstring).
@@ -217,7 +217,7 @@ def vco_tick(st, step, pw, sync_at, sync_mode):
     return out_s, out_t, out_w, out_q
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**INLINE)
 def sync_crossing(last, now):
     """Time in (0, 1] within this sample at which a sync input rose through 0 V
     (linear interpolation between the two samples), or -1."""
@@ -226,52 +226,128 @@ def sync_crossing(last, now):
     return -1.0
 
 
-@njit(cache=True, nogil=True)
-def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
+@njit(**INLINE)
+def _cross_fwd(p, q, th):
+    """_cross for a forward move (q > p): the fraction of the move at the crossing, or -1."""
+    if p < th <= q:
+        return (th - p) / (q - p)
+    if p < th + 1.0 <= q:
+        return (th + 1.0 - p) / (q - p)
+    return -1.0
+
+
+VCO_WORK_ROWS = 2  # vco_block's scratch: per-sample step and pulse width
+
+
+@njit(**JIT)
+def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state, work,
               freq_p0, freq_p1, fm_p0, fm_p1, pw_p0, pw_p1, pwm_p0, pwm_p1,
               sync_mode, sample_rate):
     """One block of a polyphonic VCO; channels = state.shape[0].
 
     Inputs (channels or 1, block) float32: pitch (V/oct), fm (V), pw_cv (V), sync (V).
-    Outputs (channels, block) float32, ±5 V; an output of shape (0, 0) is skipped.
+    Outputs (channels, block) float32, ±5 V; an output of shape (0, 0) is skipped (and
+    costs nothing). state: (channels, VCO_STATE_SIZE) float64. work: caller-owned
+    float64 scratch of shape (VCO_WORK_ROWS, block).
     Params ramp from *_p0 to *_p1 across the block:
       freq: volts added to pitch (f = C4 * 2**(pitch + freq));
       fm: through-zero linear FM depth; f *= 1 + fm * fm_cv / 5 V, so depth 1 and a
-          ±5 V modulator sweeps 0 .. 2f; more makes the phase run backwards;
+          ±5 V modulator sweeps 0 .. 2f; beyond that the phase runs backwards;
       pw: pulse width 0..1; pwm: PW CV depth, pw += pwm * pw_cv / 10 V; clamped 0.01..0.99.
     sync_mode: SYNC_OFF, SYNC_HARD (reset on a rising zero crossing of sync) or SYNC_SOFT
-    (reverse direction on it). state: (channels, VCO_STATE_SIZE) float64.
+    (reverse direction on it).
     """
     nch = state.shape[0]
     n = pitch.shape[1]
-    inv_sr = 1.0 / sample_rate
-    c4_step = C4 * inv_sr
+    c4_step = C4 / sample_rate
     do_sin = out_sin.shape[0] > 0
     do_tri = out_tri.shape[0] > 0
     do_saw = out_saw.shape[0] > 0
     do_sqr = out_sqr.shape[0] > 0
+    use_fm = fm_p0 != 0.0 or fm_p1 != 0.0
+    steps = work[0]
+    pws = work[1]
     for c in range(nch):
         rp = row(pitch, c)
         rf = row(fm, c)
         rw = row(pw_cv, c)
         rs = row(sync, c)
+        # Pass 1, branch-free so it vectorises: step and pulse width per sample.
+        for i in range(n):
+            steps[i] = c4_step * exp2(pitch[rp, i] + ramp(freq_p0, freq_p1, i, n))
+        if use_fm:
+            for i in range(n):
+                steps[i] *= 1.0 + ramp(fm_p0, fm_p1, i, n) * 0.2 * fm[rf, i]
+        for i in range(n):
+            steps[i] = clamp(steps[i], -MAX_STEP, MAX_STEP)
+            pws[i] = clamp(ramp(pw_p0, pw_p1, i, n) + ramp(pwm_p0, pwm_p1, i, n) * 0.1 * pw_cv[rw, i],
+                           0.01, 0.99)
+        # Pass 2: the oscillator. The common case (running forward, no sync event) is
+        # handled here with the state in registers; everything else goes to vco_tick.
         st = state[c]
         last_sync = st[6]
+        p = st[0]
+        ps = st[2]
+        pt = st[3]
+        pw_ = st[4]
+        pq = st[5]
         for i in range(n):
-            v = pitch[rp, i] + ramp(freq_p0, freq_p1, i, n)
-            step = c4_step * exp2(v)
-            depth = ramp(fm_p0, fm_p1, i, n)
-            if depth != 0.0:
-                step *= 1.0 + depth * 0.2 * fm[rf, i]
-            step = clamp(step, -MAX_STEP, MAX_STEP)
-            pw = clamp(ramp(pw_p0, pw_p1, i, n) + ramp(pwm_p0, pwm_p1, i, n) * 0.1 * pw_cv[rw, i],
-                       0.01, 0.99)
+            s = steps[i]
+            pw = pws[i]
             at = -1.0
             if sync_mode != SYNC_OFF:
                 now = sync[rs, i]
                 at = sync_crossing(last_sync, now)
                 last_sync = now
-            ys, yt, yw, yq = vco_tick(st, step, pw, at, sync_mode)
+            if at < 0.0 and s > 0.0 and st[1] == 0.0:
+                q = p + s  # unwrapped
+                ys = ps
+                yt = pt
+                yw = pw_
+                yq = pq
+                cw = 0.0
+                cq = 0.0
+                ct = 0.0
+                if q >= 1.0:
+                    a = (1.0 - p) / s
+                    yw -= 2.0 * blep_before(a)
+                    cw = -2.0 * blep_after(a)
+                    yq += 2.0 * blep_before(a)
+                    cq = 2.0 * blep_after(a)
+                if do_sqr:
+                    u = _cross_fwd(p, q, pw)
+                    if u >= 0.0:
+                        yq -= 2.0 * blep_before(u)
+                        cq -= 2.0 * blep_after(u)
+                if do_tri:
+                    m = 8.0 * s
+                    u = _cross_fwd(p, q, 0.25)
+                    if u >= 0.0:
+                        yt -= m * blamp_before(u)
+                        ct -= m * blamp_after(u)
+                    u = _cross_fwd(p, q, 0.75)
+                    if u >= 0.0:
+                        yt += m * blamp_before(u)
+                        ct += m * blamp_after(u)
+                p = q - 1.0 if q >= 1.0 else q
+                if do_sin:
+                    ps = sin2pi(p)
+                if do_tri:
+                    pt = _tri(p) + ct
+                pw_ = 2.0 * p - 1.0 + cw
+                pq = (1.0 if p < pw else -1.0) + cq
+            else:
+                st[0] = p
+                st[2] = ps
+                st[3] = pt
+                st[4] = pw_
+                st[5] = pq
+                ys, yt, yw, yq = vco_tick(st, s, pw, at, sync_mode)
+                p = st[0]
+                ps = st[2]
+                pt = st[3]
+                pw_ = st[4]
+                pq = st[5]
             if do_sin:
                 out_sin[c, i] = 5.0 * ys
             if do_tri:
@@ -280,4 +356,9 @@ def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
                 out_saw[c, i] = 5.0 * yw
             if do_sqr:
                 out_sqr[c, i] = 5.0 * yq
+        st[0] = p
+        st[2] = ps
+        st[3] = pt
+        st[4] = pw_
+        st[5] = pq
         st[6] = last_sync

@@ -3,7 +3,7 @@ import pytest
 
 from measure import BLOCK, SR, cents, harmonic_and_alias_power, peak_frequency, run_blocks
 from modular.dsp.osc import (C4, SYNC_HARD, SYNC_OFF, SYNC_SOFT, VCO_STATE_SIZE,
-                             vco_block)
+                             VCO_WORK_ROWS, vco_block)
 
 VOLTS = np.arange(-4.0, 4.01, 1.0)
 
@@ -21,7 +21,8 @@ def vco(pitch, seconds, fm=None, pw=None, sync=None, freq=0.0, fm_depth=0.0, pw_
         return x.reshape(1, -1)[:, :total] if x.ndim == 1 else x[:, :total]
 
     st = np.zeros((ch, VCO_STATE_SIZE))
-    return run_blocks(vco_block, [pitch, inp(fm), inp(pw), inp(sync)], 4, ch, seconds, st,
+    work = np.zeros((VCO_WORK_ROWS, BLOCK))
+    return run_blocks(vco_block, [pitch, inp(fm), inp(pw), inp(sync)], 4, ch, seconds, st, work,
                       freq, freq, fm_depth, fm_depth, pw_param, pw_param, pwm, pwm,
                       sync_mode, SR)
 
