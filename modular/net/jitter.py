@@ -1,0 +1,266 @@
+"""The receive-side jitter buffer of one stream, indexed by timeline position.
+
+Threads: the network thread calls ``offer(frame, arrival)``, which only decodes the frame
+into a preallocated slot of an SPSC ring. The audio thread calls ``read(out)`` once per
+block: it moves the waiting frames into a sample ring keyed by timeline position, updates
+the statistics, moves the playout point if the depth must change, and plays one block.
+``read`` allocates no arrays and never waits.
+
+Timing model. The audio thread counts the samples it has played: its clock C. A frame
+at timeline position p that first becomes readable at clock C has lateness L = C - p
+(samples, plus an unknown constant: the two clocks' offset and the path's least delay).
+The playout point P (the position of the next sample played) trails C by the offset
+O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogram of L
+(about ``memory`` seconds) and chooses O:
+
+- base  = the 1 % quantile of L: the least lateness, i.e. zero buffering;
+- fixed mode: O = base + depth, depth set by the caller every block (param + CV);
+- auto mode: O = the (1 - glitch_target) quantile of L plus half a block of margin,
+  so only that fraction of frames comes too late: the depth follows the measured
+  statistics, as Jamulus' auto jitter buffer does. It grows at once when frames
+  start arriving later, and shrinks only after ``shrink_after`` seconds of needing less.
+
+Moving O skips samples (shrink) or replays held ones (grow). Depth is capped at
+``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
+missing at playout are concealed (audio fades out and back in, CV holds its last value)
+and counted in ``lost``; a read with any missing sample counts one ``underrun``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import kernels, wire
+from .spsc import BlockRing
+
+FIXED, AUTO = "fixed", "auto"
+
+
+class JitterBuffer:
+    def __init__(self, channels: int, block: int, sample_rate: float = 48000, *, cv: bool = False,
+                 mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
+                 glitch_target: float = 1e-4, memory: float = 10.0, shrink_after: float = 2.0,
+                 max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0):
+        self.channels = channels
+        self.block = block
+        self.sample_rate = sample_rate
+        self.cv = cv
+        self.mode = mode
+        self.glitch_target = glitch_target
+        self.max_depth = max_depth
+        self._depth_set = depth  # blocks, fixed mode
+        self._initial = initial_depth  # blocks, auto mode until statistics exist
+        cap = 1 << int(math.ceil(math.log2(int(max_depth * block) + 4 * block + 2 * max_frame)))
+        self.capacity = cap
+        self._mask = cap - 1
+        self._ring = np.zeros((channels, cap), np.float32)
+        self._stamp = np.full(cap, -1, np.int64)
+        self._held = np.zeros(channels, np.float32)
+        self._conceal = np.full(1, 1 << 30, np.int64)
+        self._decay = np.float32(math.exp(-1.0 / (0.002 * sample_rate)))  # audio fades in ~2 ms
+        self._recover = max(1, int(0.001 * sample_rate))
+        self.inbox = BlockRing(slots, channels, max_frame)
+        # lateness histogram: bins of an eighth of a block, 1024 of them (128 blocks)
+        self._bin = max(1, block // 8)
+        self._hist = np.zeros(1024, np.float64)
+        self._hist_origin = 0  # lateness (samples) of bin 0
+        self._hist_decay = math.exp(-1.0 / (memory * sample_rate / block))
+        self._observations = 0
+        self._shrink_reads = int(shrink_after * sample_rate / block)
+        self._too_deep_for = 0
+        self._late_run = 0
+        self.clock = 0  # samples played
+        self.playout = 0  # P: timeline position of the next sample played
+        self.started = False
+        self._newest_end = 0
+        self._quiet_end = 0  # missing samples before this position are expected, not lost
+        self._base = 0
+        # outputs
+        self.underruns = 0
+        self.underrun_now = False
+        self.late = 0
+        self.lost = 0  # samples concealed after the start
+        self.resyncs = 0
+        self.adjustments = 0  # times the playout point moved
+        self.frames_in = 0
+        self.target_offset = 0
+
+    # ------------------------------------------------------------ network thread
+
+    def offer(self, frame: wire.Frame, arrival: float = 0.0) -> bool:
+        """Decode a received frame into the inbox; False (counted in ``inbox.overflows``)
+        if the audio thread has fallen so far behind that the inbox is full."""
+        slot = self.inbox.reserve()
+        if slot < 0:
+            return False
+        ch = min(frame.channels, self.channels)
+        n = min(frame.frames, self.inbox.max_frames)
+        dest = self.inbox.data[slot]
+        if ch == frame.channels:
+            frame.samples(dest[:ch, :n])
+        else:
+            dest[:ch, :n] = frame.samples()[:ch, :n]
+        if ch < self.channels:
+            dest[ch:, :n] = 0.0
+        self.inbox.publish(slot, frame.position, n, frame.flags, arrival)
+        return True
+
+    # ------------------------------------------------------------ audio thread
+
+    def set_depth(self, blocks: float):
+        """Fixed mode's depth in blocks (param + CV), called every block; clamped to
+        0 .. max_depth."""
+        self._depth_set = min(max(blocks, 0.0), self.max_depth)
+
+    def set_mode(self, mode: str):
+        self.mode = AUTO if mode == AUTO else FIXED
+
+    def _restart(self):
+        self.started = False
+        self._stamp[:] = -1  # a restarted timeline may reuse positions: old samples must not play
+        self._hist[:] = 0.0
+        self._observations = 0
+        self._late_run = 0
+        self._too_deep_for = 0
+
+    def _observe(self, lateness: int):
+        if self._observations == 0:
+            # bin 0 starts a quarter of the range below the first observation
+            self._hist_origin = lateness - 256 * self._bin
+        k = (lateness - self._hist_origin) // self._bin
+        if k < 0 or k >= 1024:
+            shift = k - 512  # re-centre on this observation; what falls off is old news
+            kernels.hist_shift(self._hist, shift)
+            self._hist_origin += shift * self._bin
+            k -= shift
+        kernels.hist_add(self._hist, k, self._hist_decay)
+        self._observations += 1
+
+    def _quantile(self, q: float, upper: bool) -> int:
+        """Lateness at quantile ``q``: its bin's lower edge, or upper edge (to be safe)."""
+        i = kernels.hist_quantile(self._hist, q) + (1 if upper else 0)
+        return self._hist_origin + i * self._bin - (1 if upper else 0)
+
+    def _drain(self):
+        inbox = self.inbox
+        while True:
+            slot = inbox.peek()
+            if slot < 0:
+                return
+            pos = int(inbox.position[slot])
+            n = int(inbox.frames[slot])
+            flags = int(inbox.flags[slot])
+            if self.started and (flags & wire.FLAG_DISCONTINUITY or pos >= self.playout + self.capacity - n
+                                 or self._late_run >= 64):
+                self.resyncs += 1
+                self._restart()
+            lateness = self.clock - pos
+            if not self.started:
+                self.started = True
+                self._observe(lateness)
+                self.playout = self.clock - (lateness + int(self._initial_depth() * self.block))
+                self._newest_end = pos
+                self._quiet_end = pos
+            else:
+                self._observe(lateness)
+            if pos + n <= self.playout:
+                self.late += 1
+                self._late_run += 1
+            else:
+                if pos < self.playout:
+                    self.late += 1
+                self._late_run = 0
+                kernels.store(self._ring, self._stamp, self._mask, pos, inbox.data[slot], self.channels, n,
+                              self.playout)
+                if pos + n > self._newest_end:
+                    self._newest_end = pos + n
+            self.frames_in += 1
+            inbox.release()
+
+    def _initial_depth(self):
+        return self._depth_set if self.mode == FIXED else self._initial
+
+    def _steer(self):
+        """Move the playout point towards the depth wanted."""
+        base = self._quantile(0.01, upper=False)
+        if self.mode == FIXED:
+            want = base + int(self._depth_set * self.block)
+            hold = 0
+        else:
+            if self._observations < 32:
+                want = base + int(self._initial * self.block)
+            else:
+                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
+            hold = self._shrink_reads
+        want = min(max(want, base), base + int(self.max_depth * self.block))
+        self.target_offset = want - base
+        offset = self.clock - self.playout
+        if want > offset + self.block // 4:  # deeper: at once, holding rather than replaying
+            old = self.playout
+            self.playout -= want - offset
+            kernels.forget(self._stamp, self._mask, self.playout, old)
+            self._quiet_end = max(self._quiet_end, old)
+            self.adjustments += 1
+            self._too_deep_for = 0
+        elif want < offset - self.block // 4:  # shallower: once it has been so for a while
+            self._too_deep_for += 1
+            if self._too_deep_for >= hold:
+                self.playout += offset - want
+                self.adjustments += 1
+                self._too_deep_for = 0
+        else:
+            self._too_deep_for = 0
+        self._base = base
+
+    def read(self, out: np.ndarray, position: int | None = None) -> int:
+        """Play one block into ``out`` (channels, frames). With ``position`` the caller
+        chooses the timeline position to play (a return stream played at t + L);
+        otherwise the buffer steers its own playout point. Returns the samples missing."""
+        self._drain()
+        n = out.shape[1]
+        if not self.started:
+            out[:] = 0.0
+            self.clock += n
+            self.underrun_now = False
+            return 0
+        if position is None:
+            self._steer()
+        else:
+            self.playout = position
+        # before the first frame, and where the playout point stepped back to deepen the
+        # buffer (_quiet_end), nothing is expected: held on purpose, not lost
+        missing = kernels.play(self._ring, self._stamp, self._mask, self.playout, out, self._held,
+                               self._conceal, self.cv, self._decay, self._recover, self._quiet_end)
+        self.underrun_now = missing > 0
+        if missing > 0:
+            self.underruns += 1
+            self.lost += missing
+        self.playout += n
+        self.clock += n
+        return missing
+
+    # ------------------------------------------------------------ status (any thread; approximate)
+
+    @property
+    def depth(self) -> float:
+        """The buffering in effect, blocks above the least lateness seen."""
+        if not self.started:
+            return 0.0
+        return (self.clock - self.playout - self._base) / self.block
+
+    @property
+    def target(self) -> float:
+        """The depth being steered to, blocks."""
+        return self.target_offset / self.block
+
+    @property
+    def fill(self) -> float:
+        """Blocks received ahead of the playout point."""
+        return max(0, self._newest_end - self.playout) / self.block
+
+    def stats(self) -> dict:
+        return {"mode": self.mode, "depth": self.depth, "target": self.target, "fill": self.fill,
+                "underruns": self.underruns, "late": self.late, "lost": self.lost,
+                "resyncs": self.resyncs, "frames": self.frames_in, "overflows": self.inbox.overflows}

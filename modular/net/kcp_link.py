@@ -1,0 +1,158 @@
+"""A KCP conversation as a sans-I/O object: messages in, sealed UDP datagrams out.
+
+KCP turns lossy datagrams into a reliable ordered message stream by retransmitting
+quickly (no-delay mode, fast resend after 2 duplicate acks, no congestion window). It has
+no integrity check of its own, and one forged segment with the right conversation id and
+a plausible sequence number would be taken as data, so every datagram carries a keyed
+tag (BLAKE2s, keyed with the session token from WELCOME):
+
+    SEALED   = "MX" | version | 0x04 | tag (8 bytes) | KCP segment(s)
+    DATAGRAM = "MX" | version | 0x05 | tag (8 bytes) | session id (u32 LE) | one message
+
+The KCP segment starts with the conversation id (little-endian u32), which is the session
+id: that is how a server finds the session even if the client's address changes. DATAGRAM
+carries what must not wait behind a retransmission (PING, PONG, KEEPALIVE).
+
+Facts about the ``kcp`` package this relies on (DESIGN.md): ``flush()`` after every
+``enqueue()`` and ``receive()``, else data waits for the next update tick; ``flush()``
+before the first ``update()`` sends nothing; the send window must be >= 256 at our packet
+rates; ``update_check()`` is only right without a timestamp, so with a virtual clock we
+tick every ``interval`` ms ourselves; the outbound handler only appends to a list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+
+import kcp
+
+from . import wire
+from .wire import ErrorCode, ProtocolError
+
+TAG_SIZE = 8
+SEALED_HEADER = wire.header(wire.MsgType.SEALED)
+DATAGRAM_HEADER = wire.header(wire.MsgType.DATAGRAM)
+SEALED_OVERHEAD = wire.HEADER_SIZE + TAG_SIZE
+KCP_OVERHEAD = 24
+_CONV = struct.Struct("<I")
+_MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + wire.HEADER_SIZE}
+
+
+def tag(token: bytes, body) -> bytes:
+    return hashlib.blake2s(body, key=token, digest_size=TAG_SIZE).digest()
+
+
+def seal(header: bytes, token: bytes, body: bytes) -> bytes:
+    """``body`` starts with the conversation id, little-endian (a KCP segment does)."""
+    return header + tag(token, body) + body
+
+
+def sealed_conv(datagram) -> int:
+    """The session id of a SEALED or DATAGRAM datagram, before its tag is checked;
+    ProtocolError if it is too short to be one."""
+    if len(datagram) < SEALED_OVERHEAD + _MIN_BODY.get(datagram[3], 1 << 30):
+        raise ProtocolError(ErrorCode.MALFORMED, "sealed datagram too short")
+    return _CONV.unpack_from(datagram, SEALED_OVERHEAD)[0]
+
+
+def unseal(token: bytes, datagram) -> bytes:
+    """The body (conv + KCP segment or message) of a sealed datagram whose tag is right;
+    ProtocolError otherwise."""
+    if len(datagram) < SEALED_OVERHEAD + _MIN_BODY.get(datagram[3], 1 << 30):
+        raise ProtocolError(ErrorCode.MALFORMED, "sealed datagram too short")
+    body = bytes(datagram[SEALED_OVERHEAD:])
+    if not hmac.compare_digest(tag(token, body), bytes(datagram[wire.HEADER_SIZE:SEALED_OVERHEAD])):
+        raise ProtocolError(ErrorCode.AUTH, "bad tag")
+    return body
+
+
+class KcpLink:
+    """Reliable ordered messages over SEALED datagrams, for one session."""
+
+    def __init__(self, conv: int, token: bytes, now: float, *, mtu: int = 1200, interval_ms: int = 5,
+                 window: int = 512, max_backlog: int = 256):
+        self.conv = conv
+        self.token = token
+        self.interval = interval_ms / 1000.0
+        self.max_backlog = max_backlog  # KCP segments waiting; beyond this, audio is dropped
+        self._out: list[bytes] = []  # KCP segments, sealed on the way out
+        self._datagrams: list[bytes] = []  # sealed unreliable messages
+        self._conv_bytes = _CONV.pack(conv)
+        # KCP's mtu counts its own header; ours comes on top and must fit the UDP budget
+        self._kcp = kcp.KCP(conv, max_transmission=mtu - SEALED_OVERHEAD, no_delay=True,
+                            update_interval=interval_ms, resend_count=2, no_congestion_control=True,
+                            send_window_size=window, receive_window_size=window)
+        self._kcp.include_outbound_handler(self._on_output)
+        self._next_update = now
+        self.dropped = 0  # droppable messages discarded because KCP was backed up
+        self.rejected = 0
+        self.sent = 0
+        self.tick(now)
+
+    def _on_output(self, _kcp, data):
+        self._out.append(data)
+
+    @staticmethod
+    def _ms(now: float) -> int:
+        return int(now * 1000.0) & 0xFFFFFFFF
+
+    @property
+    def backlog(self) -> int:
+        """KCP segments queued or in flight, not yet acknowledged."""
+        return self._kcp.get_outbound_packets()
+
+    def send(self, message: bytes, now: float, droppable: bool = False) -> bool:
+        """Queue one message. A droppable one (audio) is discarded when the backlog is over
+        ``max_backlog``: late audio is useless, and queueing it would delay the CV too."""
+        if droppable and self.backlog >= self.max_backlog:
+            self.dropped += 1
+            return False
+        self._kcp.enqueue(bytes(message))
+        self.sent += 1
+        return True
+
+    def send_datagram(self, message: bytes):
+        """Send one message outside KCP: no retransmission, no head-of-line wait."""
+        self._datagrams.append(seal(DATAGRAM_HEADER, self.token, self._conv_bytes + message))
+        self.sent += 1
+
+    def flush(self, now: float):
+        """Push queued messages out now instead of at the next tick."""
+        self._kcp.update(self._ms(now))
+        self._kcp.flush()
+
+    def datagram_received(self, datagram, now: float) -> list[bytes]:
+        """The messages completed by one SEALED or DATAGRAM datagram. Raises ProtocolError
+        (and counts it) if the datagram is not an authentic one of this conversation."""
+        try:
+            body = unseal(self.token, datagram)
+            if body[:4] != self._conv_bytes:
+                raise ProtocolError(ErrorCode.AUTH, "another conversation")
+            if datagram[3] == wire.MsgType.DATAGRAM:
+                return [body[4:]]
+            try:
+                self._kcp.receive(body)
+            except Exception:
+                raise ProtocolError(ErrorCode.MALFORMED, "KCP refused the segment") from None
+        except ProtocolError:
+            self.rejected += 1
+            raise
+        self._kcp.update(self._ms(now))
+        self._kcp.flush()  # acks go out now, so the sender's fast resend can work
+        return [bytes(m) for m in self._kcp.get_all_received()]
+
+    def tick(self, now: float):
+        if now >= self._next_update:
+            self._kcp.update(self._ms(now))
+            self._next_update = now + self.interval
+
+    @property
+    def next_deadline(self) -> float:
+        return self._next_update
+
+    def take_datagrams(self) -> list[bytes]:
+        out, self._out = self._out, []
+        sealed, self._datagrams = self._datagrams, []
+        return sealed + [seal(SEALED_HEADER, self.token, seg) for seg in out]

@@ -1,0 +1,108 @@
+"""Per-sample loops of the jitter buffer, compiled: storing, playing out with concealment,
+and the decaying histogram behind the automatic depth."""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def store(ring, stamp, mask, position, data, channels, frames, low):
+    """Write ``frames`` samples from ``data`` (channels, >=frames) at timeline ``position``
+    into a power-of-two sample ring; samples before ``low`` (already played) are skipped.
+    Each ring slot remembers the position it holds, so stale laps never play."""
+    start = 0
+    if position < low:
+        start = low - position
+    for i in range(start, frames):
+        p = position + i
+        j = p & mask
+        stamp[j] = p
+        for c in range(channels):
+            ring[c, j] = data[c, i]
+    return frames - start
+
+
+@njit(cache=True, nogil=True)
+def play(ring, stamp, mask, position, out, held, state, cv, decay, recover, quiet_end):
+    """Fill ``out`` (channels, block) with the samples at ``position ..``; return how many
+    were missing. A missing CV sample holds the last value exactly; missing audio fades
+    from the last value towards 0 (``decay`` per sample) and, when samples return, the
+    fade is crossfaded into them over ``recover`` samples, so neither clicks.
+    ``state[0]`` counts samples since the last gap (>= recover means clean). Missing
+    samples before ``quiet_end`` are concealed the same way but not counted."""
+    missing = 0
+    channels = out.shape[0]
+    for i in range(out.shape[1]):
+        p = position + i
+        j = p & mask
+        if stamp[j] == p:
+            k = state[0]
+            if cv or k >= recover:
+                for c in range(channels):
+                    v = ring[c, j]
+                    out[c, i] = v
+                    held[c] = v
+            else:
+                g = (k + 1) / (recover + 1.0)
+                for c in range(channels):
+                    held[c] *= decay
+                    out[c, i] = g * ring[c, j] + (1.0 - g) * held[c]
+                if k + 1 >= recover:
+                    for c in range(channels):
+                        held[c] = ring[c, j]
+            state[0] = k + 1
+        else:
+            if p >= quiet_end:
+                missing += 1
+            state[0] = 0
+            for c in range(channels):
+                if not cv:
+                    held[c] *= decay
+                out[c, i] = held[c]
+    return missing
+
+
+@njit(cache=True, nogil=True)
+def forget(stamp, mask, start, end):
+    """Mark positions ``start .. end`` as absent (the playout point stepped back over them)."""
+    for p in range(start, end):
+        j = p & mask
+        if stamp[j] == p:
+            stamp[j] = -1
+
+
+@njit(cache=True, nogil=True)
+def hist_add(hist, index, decay):
+    """Age every bin by ``decay`` and count one observation in bin ``index``."""
+    for i in range(hist.shape[0]):
+        hist[i] *= decay
+    hist[index] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def hist_shift(hist, k):
+    """Move the histogram ``k`` bins down (k > 0) or up (k < 0), dropping what falls off."""
+    n = hist.shape[0]
+    if k > 0:
+        for i in range(n):
+            hist[i] = hist[i + k] if i + k < n else 0.0
+    elif k < 0:
+        for i in range(n - 1, -1, -1):
+            hist[i] = hist[i + k] if i + k >= 0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def hist_quantile(hist, q):
+    """The lowest bin index at which the cumulative mass reaches fraction ``q``."""
+    total = 0.0
+    for i in range(hist.shape[0]):
+        total += hist[i]
+    if total <= 0.0:
+        return -1
+    goal = q * total
+    acc = 0.0
+    for i in range(hist.shape[0]):
+        acc += hist[i]
+        if acc >= goal:
+            return i
+    return hist.shape[0] - 1

@@ -1,0 +1,238 @@
+"""Sessions over UDP, sans-I/O: the client end and the server's demultiplexer.
+
+Handshake messages (HELLO, WELCOME, REJECT) travel as bare datagrams, because there is
+no KCP conversation until the server has picked a session id and token; the client
+repeats HELLO until it is answered, and the server answers a repeated HELLO with the same
+WELCOME. Everything after the handshake goes through the session's KcpLink as SEALED
+datagrams. The server creates a session (and its KCP object, which is never freed) only
+for a well-formed HELLO, keeps at most ``max_sessions``, and forgets a session that
+stays silent after its WELCOME for the handshake timeout, so garbage cannot grow it.
+
+Nothing here raises on bad input: every rejected datagram is counted in ``rejected``.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+from . import wire
+from .kcp_link import KcpLink, sealed_conv
+from .session import UNRELIABLE, Session, SessionConfig, State
+from .wire import ErrorCode, MsgType, ProtocolError
+
+LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
+
+
+class UdpPeer:
+    """A Session plus, once established, its KcpLink; routes messages between them."""
+
+    def __init__(self, session: Session, addr=None, link_options: dict | None = None):
+        self.session = session
+        self.addr = addr
+        self.link: KcpLink | None = None
+        self.link_options = link_options or {}
+        self.closed_at: float | None = None
+        self._raw: list[bytes] = []
+
+    def _ensure_link(self, now):
+        if self.link is None and self.session.token:
+            self.link = KcpLink(self.session.session_id, self.session.token, now, **self.link_options)
+
+    def pump(self, now: float):
+        """Move the session's outgoing messages onto the wire."""
+        self._ensure_link(now)
+        pushed = False
+        for data, how in self.session.take_outgoing():
+            if self.link is None or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
+                self._raw.append(data)
+            elif how == UNRELIABLE:
+                self.link.send_datagram(data)
+            else:
+                self.link.send(data, now, droppable=bool(how))
+                pushed = True
+        if pushed:
+            self.link.flush(now)
+        if self.session.state is State.CLOSED and self.closed_at is None:
+            self.closed_at = now
+
+    def sealed_received(self, datagram, now: float):
+        if self.link is None:
+            raise ProtocolError(ErrorCode.UNEXPECTED, "sealed datagram before the handshake")
+        for message in self.link.datagram_received(datagram, now):
+            self.session.receive_message(message, now)
+
+    def tick(self, now: float):
+        self.session.tick(now)
+        self.pump(now)
+        if self.link is not None:
+            self.link.tick(now)
+
+    @property
+    def next_deadline(self) -> float:
+        t = self.session.next_deadline
+        if self.link is not None:
+            t = min(t, self.link.next_deadline)
+        if self.closed_at is not None:
+            t = min(t, self.closed_at + LINGER)
+        return t
+
+    def take_datagrams(self) -> list[bytes]:
+        out, self._raw = self._raw, []
+        if self.link is not None:
+            out += self.link.take_datagrams()
+        return out
+
+    def finished(self, now: float) -> bool:
+        return self.closed_at is not None and now >= self.closed_at + LINGER
+
+
+class UdpClient:
+    """The client end of one session. Feed it datagrams from the server and the clock;
+    send what ``take_datagrams()`` returns to the server."""
+
+    def __init__(self, now: float, config: SessionConfig | None = None, *, rng=None,
+                 link_options: dict | None = None):
+        rng = rng or secrets.SystemRandom()
+        self.peer = UdpPeer(Session.connect(now, rng.getrandbits(64), config), link_options=link_options)
+        self.session = self.peer.session
+        self.rejected = 0
+        self.peer.pump(now)
+
+    def datagram_received(self, data, now: float):
+        try:
+            t = wire.peek_type(data)
+            if t in (MsgType.SEALED, MsgType.DATAGRAM):
+                self.peer.sealed_received(data, now)
+            elif t in (MsgType.WELCOME, MsgType.REJECT):
+                before = self.session.rejected
+                self.session.receive_message(data, now)
+                if self.session.rejected != before:
+                    raise self.session.last_error
+            else:
+                raise ProtocolError(ErrorCode.UNEXPECTED, "bare datagram that is not a handshake")
+        except ProtocolError:
+            self.rejected += 1
+        self.peer.pump(now)
+
+    def tick(self, now: float):
+        self.peer.tick(now)
+
+    def close(self, now: float, code=ErrorCode.NONE, reason=""):
+        self.session.close(now, code, reason)
+        self.peer.pump(now)
+
+    @property
+    def next_deadline(self) -> float:
+        return self.peer.next_deadline
+
+    def take_datagrams(self) -> list[bytes]:
+        return self.peer.take_datagrams()
+
+    def events(self) -> list:
+        return self.session.events()
+
+    def pump(self, now: float):
+        """Call after ``session.send_frame`` / ``session.send`` to put them on the wire."""
+        self.peer.pump(now)
+
+
+class UdpServer:
+    """The server's side of every session arriving on one UDP socket."""
+
+    def __init__(self, config: SessionConfig | None = None, *, max_sessions: int = 64, rng=None,
+                 link_options: dict | None = None):
+        self.config = config or SessionConfig()
+        self.max_sessions = max_sessions
+        self.rng = rng or secrets.SystemRandom()
+        self.link_options = link_options
+        self.peers: dict[int, UdpPeer] = {}  # by session id
+        self._by_hello: dict[tuple, int] = {}  # (addr, nonce) -> session id
+        self._bare: list[tuple[bytes, object]] = []
+        self._events: list[tuple[UdpPeer, object]] = []
+        self.rejected = 0
+
+    @property
+    def rejected_total(self) -> int:
+        """Rejected datagrams plus rejected messages inside authentic ones."""
+        return self.rejected + sum(p.session.rejected for p in self.peers.values())
+
+    def datagram_received(self, data, addr, now: float):
+        peer = None
+        try:
+            t = wire.peek_type(data)
+            if t in (MsgType.SEALED, MsgType.DATAGRAM):
+                peer = self.peers.get(sealed_conv(data))
+                if peer is None:
+                    raise ProtocolError(ErrorCode.AUTH, "unknown session")
+                peer.sealed_received(data, now)
+                peer.addr = addr  # authentic: follow the client if its address changed
+            elif t == MsgType.HELLO:
+                peer = self._hello(wire.decode(data), addr, now)
+            else:
+                raise ProtocolError(ErrorCode.UNEXPECTED, "bare datagram that is not a HELLO")
+        except ProtocolError as exc:
+            self.rejected += 1
+            if exc.code == ErrorCode.UNSUPPORTED_VERSION and len(data) >= 4 and data[3] == MsgType.HELLO:
+                # tell a peer of another version why; the nonce is unknown in its layout
+                self._bare.append((wire.encode(wire.Reject(0, exc.code, f"this server speaks version {wire.VERSION}")), addr))
+        if peer is not None:
+            self._service(peer, now)
+
+    def _hello(self, hello: wire.Hello, addr, now):
+        sid = self._by_hello.get((addr, hello.nonce))
+        if sid is not None and sid in self.peers:
+            peer = self.peers[sid]
+            peer.session.resend_welcome(now)
+            return peer
+        if len(self.peers) >= self.max_sessions:
+            self._bare.append((wire.encode(wire.Reject(hello.nonce, ErrorCode.SERVER_FULL, "server full")), addr))
+            return None
+        sid = 0
+        while sid == 0 or sid in self.peers:
+            sid = self.rng.getrandbits(32)
+        token = self.rng.getrandbits(128).to_bytes(16, "big")
+        session = Session.accept(hello, now, sid, token, _copy(self.config))
+        peer = self.peers[sid] = UdpPeer(session, addr, self.link_options)
+        self._by_hello[(addr, hello.nonce)] = sid
+        return peer
+
+    def _service(self, peer: UdpPeer, now: float):
+        peer.pump(now)
+        for ev in peer.session.events():
+            self._events.append((peer, ev))
+
+    def tick(self, now: float):
+        for sid, peer in list(self.peers.items()):
+            peer.tick(now)
+            self._service(peer, now)
+            if peer.finished(now):
+                del self.peers[sid]
+                self._by_hello = {k: v for k, v in self._by_hello.items() if v != sid}
+
+    @property
+    def next_deadline(self) -> float:
+        return min((p.next_deadline for p in self.peers.values()), default=float("inf"))
+
+    def take_datagrams(self) -> list[tuple[bytes, object]]:
+        out, self._bare = self._bare, []
+        for peer in self.peers.values():
+            out += [(d, peer.addr) for d in peer.take_datagrams()]
+        return out
+
+    def events(self) -> list[tuple[UdpPeer, object]]:
+        out, self._events = self._events, []
+        return out
+
+    def pump(self, now: float):
+        for peer in self.peers.values():
+            self._service(peer, now)
+
+
+def _copy(config: SessionConfig) -> SessionConfig:
+    return SessionConfig(**config.__dict__)
+
+
+def deterministic_rng(seed: int) -> random.Random:
+    """For tests: session ids, tokens and nonces from a seed."""
+    return random.Random(seed)
