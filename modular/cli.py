@@ -74,6 +74,8 @@ def _print_stats(engine, report=None) -> None:
     if report is not None:
         print(f"backend: {report.backend}  blocks: {report.blocks}  late blocks: {report.late_blocks}  "
               f"underflows: {report.underflows}  worst block: {report.worst_block_ms:.3f} ms")
+        if report.underflow_frames:
+            print("underflows at frames: " + " ".join(str(f) for f in report.underflow_frames[:20]))
     block_us = engine.block / engine.sample_rate * 1e6
     print(f"{'module':<20} {'model':<20} {'ch':>3} {'us/block':>10} {'% of block':>10}")
     total = 0.0

@@ -7,6 +7,7 @@ services the engine every few milliseconds and never holds up the audio thread.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from . import soundcard
 from .mix import mix_into, read_mix, sinks
 
 SERVICE_INTERVAL = 0.02
+# Python hands the GIL between threads every 5 ms by default: longer than a 64-sample
+# block (1.3 ms). The audio thread must get it back within a fraction of a block.
+GIL_SWITCH_INTERVAL = 0.0002
 
 
 @dataclass
@@ -28,6 +32,7 @@ class RunReport:
     late_blocks: int = 0  # software clock: blocks started more than a block late
     underflows: int = 0  # sound card: callbacks PortAudio flagged as underflow
     worst_block_ms: float = 0.0
+    underflow_frames: list[int] = field(default_factory=list)  # engine frame at each underflow
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,6 +81,8 @@ class Runner:
         mix_into(sinks(engine), 0, np.zeros((1, 2), np.float32))  # compile before the clock starts
         engine.start()
         engine.live = True
+        previous_switch = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         t0 = time.monotonic()
         try:
             if report.backend == "soundcard":
@@ -85,6 +92,7 @@ class Runner:
         except KeyboardInterrupt:
             self._stop.set()
         finally:
+            sys.setswitchinterval(previous_switch)
             engine.live = False
             engine.stop()
             if recorder:
@@ -140,6 +148,7 @@ class Runner:
         def callback(outdata, frames, time_info, status):
             if status.output_underflow:
                 report.underflows += 1
+                report.underflow_frames.append(engine.frame)
             if self._done():
                 outdata[:] = 0.0
                 finished.set()
