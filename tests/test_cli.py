@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import soundfile as sf
 
-from conftest import ROOT, make_patch, peak_hz
+from tests.helpers import ROOT, make_patch, peak_hz
 from modular import cli
 
 HELLO = str(ROOT / "patches/hello.json")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import make_patch
+from tests.helpers import make_patch
 from modular.engine import Engine
 from modular.patch import from_dict
 

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from conftest import make_patch
+from tests.helpers import make_patch
 from modular.engine import Engine
 from modular.patch import from_dict
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import make_patch
+from tests.helpers import make_patch
 from modular import cli
 from modular.patch import PatchError, loads
 

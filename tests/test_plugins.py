@@ -6,7 +6,7 @@ import subprocess
 import textwrap
 from importlib.metadata import entry_points
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_core_is_registered_as_an_entry_point():

@@ -7,7 +7,7 @@ import time
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, peak_hz
+from tests.helpers import ROOT, peak_hz
 
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd2 is not installed")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, make_patch, peak_hz
+from tests.helpers import ROOT, make_patch, peak_hz
 from modular.engine import Engine
 from modular.patch import from_dict
 
