@@ -23,7 +23,9 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
 Moving O skips samples (shrink) or replays held ones (grow). Depth is capped at
 ``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
 missing at playout are concealed (audio fades out and back in, CV holds its last value)
-and counted in ``lost``; a read with any missing sample counts one ``underrun``.
+and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
+In auto mode, when nothing at or after the playout point has arrived yet, the buffer
+waits (holds) instead of skipping: over KCP such data is late, never lost.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ FIXED, AUTO = "fixed", "auto"
 class JitterBuffer:
     def __init__(self, channels: int, block: int, sample_rate: float = 48000, *, cv: bool = False,
                  mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
-                 glitch_target: float = 1e-4, memory: float = 10.0, shrink_after: float = 2.0,
+                 glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0):
         self.channels = channels
         self.block = block
@@ -51,6 +53,7 @@ class JitterBuffer:
         self.glitch_target = glitch_target
         self.max_depth = max_depth
         self._depth_set = depth  # blocks, fixed mode
+        self._depth_applied = depth
         self._initial = initial_depth  # blocks, auto mode until statistics exist
         cap = 1 << int(math.ceil(math.log2(int(max_depth * block) + 4 * block + 2 * max_frame)))
         self.capacity = cap
@@ -69,7 +72,7 @@ class JitterBuffer:
         self._hist_decay = math.exp(-1.0 / (memory * sample_rate / block))
         self._observations = 0
         self._shrink_reads = int(shrink_after * sample_rate / block)
-        self._too_deep_for = 0
+        self._off_target_for = 0
         self._late_run = 0
         self.clock = 0  # samples played
         self.playout = 0  # P: timeline position of the next sample played
@@ -78,8 +81,9 @@ class JitterBuffer:
         self._quiet_end = 0  # missing samples before this position are expected, not lost
         self._base = 0
         # outputs
-        self.underruns = 0
-        self.underrun_now = False
+        self.underruns = 0  # dropouts: runs of blocks with missing samples
+        self.underrun_now = False  # this block had missing samples (the underrun output)
+        self.stalls = 0  # blocks the auto mode waited for late data
         self.late = 0
         self.lost = 0  # samples concealed after the start
         self.resyncs = 0
@@ -123,7 +127,7 @@ class JitterBuffer:
         self._hist[:] = 0.0
         self._observations = 0
         self._late_run = 0
-        self._too_deep_for = 0
+        self._off_target_for = 0
 
     def _observe(self, lateness: int):
         if self._observations == 0:
@@ -183,36 +187,52 @@ class JitterBuffer:
         return self._depth_set if self.mode == FIXED else self._initial
 
     def _steer(self):
-        """Move the playout point towards the depth wanted."""
+        """Move the playout point towards the depth wanted.
+
+        Auto mode deepens at once and gets shallower only after ``shrink_after`` seconds
+        of needing less. Fixed mode applies a new depth at once; otherwise it follows
+        its reference (the least lateness, which drifts with the two sample clocks)
+        only when that has moved by more than a block for ``shrink_after`` seconds, so
+        statistical noise never makes it skip or hold.
+        """
         base = self._quantile(0.01, upper=False)
         if self.mode == FIXED:
             want = base + int(self._depth_set * self.block)
-            hold = 0
+            changed = self._depth_set != self._depth_applied
+            self._depth_applied = self._depth_set
+            slack = 0 if changed else self.block
+            grow_hold = shrink_hold = 0 if changed else self._shrink_reads
         else:
             if self._observations < 32:
                 want = base + int(self._initial * self.block)
             else:
-                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
-            hold = self._shrink_reads
+                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block
+            slack = self.block // 4
+            grow_hold, shrink_hold = 0, self._shrink_reads
         want = min(max(want, base), base + int(self.max_depth * self.block))
         self.target_offset = want - base
-        offset = self.clock - self.playout
-        if want > offset + self.block // 4:  # deeper: at once, holding rather than replaying
-            old = self.playout
-            self.playout -= want - offset
-            kernels.forget(self._stamp, self._mask, self.playout, old)
-            self._quiet_end = max(self._quiet_end, old)
-            self.adjustments += 1
-            self._too_deep_for = 0
-        elif want < offset - self.block // 4:  # shallower: once it has been so for a while
-            self._too_deep_for += 1
-            if self._too_deep_for >= hold:
-                self.playout += offset - want
-                self.adjustments += 1
-                self._too_deep_for = 0
-        else:
-            self._too_deep_for = 0
         self._base = base
+        offset = self.clock - self.playout
+        if want > offset + slack:  # deeper: hold rather than replay
+            self._off_target_for += 1
+            if self._off_target_for > grow_hold:
+                old = self.playout
+                self.playout -= want - offset
+                kernels.forget(self._stamp, self._mask, self.playout, old)
+                self._quiet_end = max(self._quiet_end, old)
+                self.adjustments += 1
+                self._off_target_for = 0
+        elif want < offset - slack:
+            self._off_target_for += 1
+            # skip only samples that are here: never past what has arrived, or the
+            # frames still in flight would come late
+            skip = min(offset - want, self._newest_end - self.playout - self.block)
+            if self._off_target_for > shrink_hold and skip > 0:
+                self.playout += skip
+                self.adjustments += 1
+                self._off_target_for = 0
+        else:
+            self._off_target_for = 0
 
     def read(self, out: np.ndarray, position: int | None = None) -> int:
         """Play one block into ``out`` (channels, frames). With ``position`` the caller
@@ -227,19 +247,46 @@ class JitterBuffer:
             return 0
         if position is None:
             self._steer()
+            if self.mode == AUTO and self._starved(n):
+                # What this block needs has not all come yet: over a reliable ordered
+                # carrier it is late, not lost. Play what is here, hold for the rest and
+                # advance only over what was played: the wait deepens the buffer by
+                # exactly what this delay needed, and no sample is skipped (CV stays whole).
+                k = min(max(self._newest_end - self.playout, 0), n)
+                if k:
+                    self.lost += kernels.play(self._ring, self._stamp, self._mask, self.playout, out[:, :k],
+                                              self._held, self._conceal, self.cv, self._decay, self._recover,
+                                              self._quiet_end)
+                kernels.play(self._ring, self._stamp, self._mask, self._newest_end, out[:, k:], self._held,
+                             self._conceal, self.cv, self._decay, self._recover, 1 << 62)
+                self.stalls += 1
+                self._dropout(True)
+                self.playout += k
+                self.clock += n
+                return n - k
         else:
             self.playout = position
         # before the first frame, and where the playout point stepped back to deepen the
         # buffer (_quiet_end), nothing is expected: held on purpose, not lost
         missing = kernels.play(self._ring, self._stamp, self._mask, self.playout, out, self._held,
                                self._conceal, self.cv, self._decay, self._recover, self._quiet_end)
-        self.underrun_now = missing > 0
-        if missing > 0:
-            self.underruns += 1
-            self.lost += missing
+        self._dropout(missing > 0)
+        self.lost += missing
         self.playout += n
         self.clock += n
         return missing
+
+    def _starved(self, n) -> bool:
+        """This block reaches past everything received, and waiting stays within max_depth."""
+        p = self.playout
+        return (self._newest_end < p + n
+                and self.clock + n - p <= self._base + self.max_depth * self.block)
+
+    def _dropout(self, missing: bool):
+        """Count each run of blocks with missing samples once: one audible glitch."""
+        if missing and not self.underrun_now:
+            self.underruns += 1
+        self.underrun_now = missing
 
     # ------------------------------------------------------------ status (any thread; approximate)
 
@@ -262,5 +309,5 @@ class JitterBuffer:
 
     def stats(self) -> dict:
         return {"mode": self.mode, "depth": self.depth, "target": self.target, "fill": self.fill,
-                "underruns": self.underruns, "late": self.late, "lost": self.lost,
+                "underruns": self.underruns, "late": self.late, "lost": self.lost, "stalls": self.stalls,
                 "resyncs": self.resyncs, "frames": self.frames_in, "overflows": self.inbox.overflows}

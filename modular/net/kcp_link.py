@@ -4,7 +4,7 @@ KCP turns lossy datagrams into a reliable ordered message stream by retransmitti
 quickly (no-delay mode, fast resend after 2 duplicate acks, no congestion window). It has
 no integrity check of its own, and one forged segment with the right conversation id and
 a plausible sequence number would be taken as data, so every datagram carries a keyed
-tag (BLAKE2s, keyed with the session token from WELCOME):
+tag (BLAKE2s-64 of header and body, keyed with the session token from WELCOME):
 
     SEALED   = "MX" | version | 0x04 | tag (8 bytes) | KCP segment(s)
     DATAGRAM = "MX" | version | 0x05 | tag (8 bytes) | session id (u32 LE) | one message
@@ -40,13 +40,16 @@ _CONV = struct.Struct("<I")
 _MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + wire.HEADER_SIZE}
 
 
-def tag(token: bytes, body) -> bytes:
-    return hashlib.blake2s(body, key=token, digest_size=TAG_SIZE).digest()
+def tag(token: bytes, header, body) -> bytes:
+    """The header is covered too, so a SEALED cannot be passed off as a DATAGRAM."""
+    h = hashlib.blake2s(header, key=token, digest_size=TAG_SIZE)
+    h.update(body)
+    return h.digest()
 
 
 def seal(header: bytes, token: bytes, body: bytes) -> bytes:
     """``body`` starts with the conversation id, little-endian (a KCP segment does)."""
-    return header + tag(token, body) + body
+    return header + tag(token, header, body) + body
 
 
 def sealed_conv(datagram) -> int:
@@ -63,9 +66,23 @@ def unseal(token: bytes, datagram) -> bytes:
     if len(datagram) < SEALED_OVERHEAD + _MIN_BODY.get(datagram[3], 1 << 30):
         raise ProtocolError(ErrorCode.MALFORMED, "sealed datagram too short")
     body = bytes(datagram[SEALED_OVERHEAD:])
-    if not hmac.compare_digest(tag(token, body), bytes(datagram[wire.HEADER_SIZE:SEALED_OVERHEAD])):
+    expected = tag(token, bytes(datagram[:wire.HEADER_SIZE]), body)
+    if not hmac.compare_digest(expected, bytes(datagram[wire.HEADER_SIZE:SEALED_OVERHEAD])):
         raise ProtocolError(ErrorCode.AUTH, "bad tag")
     return body
+
+
+def seal_datagram(token: bytes, conv: int, message: bytes) -> bytes:
+    """A DATAGRAM: one message outside KCP, authenticated like a SEALED segment."""
+    return seal(DATAGRAM_HEADER, token, _CONV.pack(conv) + message)
+
+
+def open_datagram(token: bytes, conv: int, datagram) -> bytes:
+    """The message in an authentic DATAGRAM of conversation ``conv``; ProtocolError otherwise."""
+    body = unseal(token, datagram)
+    if _CONV.unpack_from(body)[0] != conv:
+        raise ProtocolError(ErrorCode.AUTH, "another conversation")
+    return body[4:]
 
 
 class KcpLink:
@@ -115,7 +132,7 @@ class KcpLink:
 
     def send_datagram(self, message: bytes):
         """Send one message outside KCP: no retransmission, no head-of-line wait."""
-        self._datagrams.append(seal(DATAGRAM_HEADER, self.token, self._conv_bytes + message))
+        self._datagrams.append(seal_datagram(self.token, self.conv, message))
         self.sent += 1
 
     def flush(self, now: float):

@@ -5,7 +5,7 @@ shared with the real-time UDP relay (impair.py) so both behave the same for a se
 
 - loss: Gilbert-Elliott. A two-state chain, good (nothing lost) and bad (everything
   lost); the mean loss is ``loss`` and bad spells last ``burst`` datagrams on average.
-  ``burst=1`` is independent (Bernoulli) loss.
+  ``burst=1`` is independent (Bernoulli) loss; with bursts, loss <= burst/(burst+1).
 - delay and jitter: each datagram waits ``delay`` plus a uniform draw in ±``jitter``
   (never below 0), but not less than the one before it, so jitter alone keeps order
   (as a real path's queue does); ...
@@ -30,6 +30,7 @@ class Impairment:
     reorder: float = 0.0  # fraction
     dup: float = 0.0  # fraction
     seed: int = 0
+    down: bool = False  # the link is cut: everything is lost (for tests of timeouts)
 
     def __post_init__(self):
         if not 0.0 <= self.loss < 1.0:
@@ -42,13 +43,20 @@ class Impairment:
         # bad -> good with 1/burst; good -> bad chosen so the bad state's share is `loss`
         self._p_recover = 1.0 / self.burst
         self._p_fail = self._p_recover * self.loss / (1.0 - self.loss)
+        if self._p_fail > 1.0:
+            raise ValueError(f"loss {self.loss} cannot have spells as short as {self.burst} on average")
         self.sent = self.lost = self.duplicated = self.reordered = 0
 
     def fate(self, now: float) -> list[float]:
         """Delivery times of one datagram sent at ``now``: [] if lost, two if duplicated."""
         rng = self._rng
         self.sent += 1
-        if self._bad:
+        if self.down:
+            self.lost += 1
+            return []
+        if self.burst == 1.0:  # independent losses
+            self._bad = rng.random() < self.loss
+        elif self._bad:
             self._bad = rng.random() >= self._p_recover
         else:
             self._bad = rng.random() < self._p_fail

@@ -17,7 +17,7 @@ import random
 import secrets
 
 from . import wire
-from .kcp_link import KcpLink, sealed_conv
+from .kcp_link import KcpLink, open_datagram, seal_datagram, sealed_conv, unseal
 from .session import UNRELIABLE, Session, SessionConfig, State
 from .wire import ErrorCode, MsgType, ProtocolError
 
@@ -25,31 +25,40 @@ LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
 
 
 class UdpPeer:
-    """A Session plus, once established, its KcpLink; routes messages between them."""
+    """A Session plus, once established, its KcpLink; routes messages between them.
 
-    def __init__(self, session: Session, addr=None, link_options: dict | None = None):
+    The client makes its KcpLink as soon as WELCOME gives it a token. The server makes
+    one only when the first authentic sealed datagram arrives (or it has something
+    reliable to send): KCP objects are never freed, so a forged HELLO must not cost one.
+    """
+
+    def __init__(self, session: Session, addr=None, link_options: dict | None = None, eager_link=False):
         self.session = session
+        self.eager_link = eager_link
         self.addr = addr
         self.link: KcpLink | None = None
         self.link_options = link_options or {}
         self.closed_at: float | None = None
         self._raw: list[bytes] = []
 
-    def _ensure_link(self, now):
-        if self.link is None and self.session.token:
+    def _ensure_link(self, now) -> KcpLink:
+        if self.link is None:
             self.link = KcpLink(self.session.session_id, self.session.token, now, **self.link_options)
+        return self.link
 
     def pump(self, now: float):
         """Move the session's outgoing messages onto the wire."""
-        self._ensure_link(now)
+        s = self.session
+        if self.eager_link and s.token:
+            self._ensure_link(now)
         pushed = False
-        for data, how in self.session.take_outgoing():
-            if self.link is None or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
+        for data, how in s.take_outgoing():
+            if not s.token or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
                 self._raw.append(data)
             elif how == UNRELIABLE:
-                self.link.send_datagram(data)
+                self._raw.append(seal_datagram(s.token, s.session_id, data))
             else:
-                self.link.send(data, now, droppable=bool(how))
+                self._ensure_link(now).send(data, now, droppable=bool(how))
                 pushed = True
         if pushed:
             self.link.flush(now)
@@ -57,10 +66,17 @@ class UdpPeer:
             self.closed_at = now
 
     def sealed_received(self, datagram, now: float):
-        if self.link is None:
+        s = self.session
+        if not s.token:
             raise ProtocolError(ErrorCode.UNEXPECTED, "sealed datagram before the handshake")
-        for message in self.link.datagram_received(datagram, now):
-            self.session.receive_message(message, now)
+        if datagram[3] == MsgType.DATAGRAM:
+            messages = [open_datagram(s.token, s.session_id, datagram)]
+        else:
+            if self.link is None:
+                unseal(s.token, datagram)  # authentic before it costs a KCP object
+            messages = self._ensure_link(now).datagram_received(datagram, now)
+        for message in messages:
+            s.receive_message(message, now)
 
     def tick(self, now: float):
         self.session.tick(now)
@@ -94,7 +110,8 @@ class UdpClient:
     def __init__(self, now: float, config: SessionConfig | None = None, *, rng=None,
                  link_options: dict | None = None):
         rng = rng or secrets.SystemRandom()
-        self.peer = UdpPeer(Session.connect(now, rng.getrandbits(64), config), link_options=link_options)
+        self.peer = UdpPeer(Session.connect(now, rng.getrandbits(64), config), link_options=link_options,
+                            eager_link=True)
         self.session = self.peer.session
         self.rejected = 0
         self.peer.pump(now)
@@ -150,7 +167,9 @@ class UdpServer:
         self._by_hello: dict[tuple, int] = {}  # (addr, nonce) -> session id
         self._bare: list[tuple[bytes, object]] = []
         self._events: list[tuple[UdpPeer, object]] = []
-        self.rejected = 0
+        self.rejected = 0  # datagrams dropped as malformed, forged or unexpected
+        self.hellos = 0  # well-formed HELLOs: new sessions, repeats and refusals
+        self.accepted = 0
 
     @property
     def rejected_total(self) -> int:
@@ -180,6 +199,7 @@ class UdpServer:
             self._service(peer, now)
 
     def _hello(self, hello: wire.Hello, addr, now):
+        self.hellos += 1
         sid = self._by_hello.get((addr, hello.nonce))
         if sid is not None and sid in self.peers:
             peer = self.peers[sid]
@@ -194,6 +214,7 @@ class UdpServer:
         token = self.rng.getrandbits(128).to_bytes(16, "big")
         session = Session.accept(hello, now, sid, token, _copy(self.config))
         peer = self.peers[sid] = UdpPeer(session, addr, self.link_options)
+        self.accepted += 1
         self._by_hello[(addr, hello.nonce)] = sid
         return peer
 

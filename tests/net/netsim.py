@@ -31,8 +31,9 @@ class Net:
     def _flush(self):
         for d in self.client.take_datagrams():
             self.link.ab.send(d, self.now)
-        for d, _addr in self.server.take_datagrams():
-            self.link.ba.send(d, self.now)
+        for d, addr in self.server.take_datagrams():
+            if addr == self.client_addr:  # answers to forged addresses go nowhere
+                self.link.ba.send(d, self.now)
 
     def run(self, seconds: float, on_step=None):
         end = self.now + seconds

@@ -1,0 +1,171 @@
+"""The jitter buffer: fixed depth is honoured, auto depth follows the measured jitter,
+late frames are counted and dropped, lost audio is concealed and CV holds."""
+
+import numpy as np
+import pytest
+
+from modular.net import wire
+from modular.net.jitter import JitterBuffer
+from modular.net.simlink import Impairment
+
+SR, B = 48000, 64
+PERIOD = B / SR
+
+
+def ramp(position, ch=2, n=B):
+    """Channel c carries position + c, so every sample names where it came from."""
+    t = np.arange(position, position + n, dtype=np.float64)
+    return np.stack([(t + c) for c in range(ch)]).astype(np.float32)
+
+
+def frame(position, ch=2, cv=True, n=B, seq=0):
+    return wire.Frame(1, seq, position, ch, n, wire.Encoding.FLOAT32, ramp(position, ch, n).tobytes(),
+                      wire.FLAG_CV if cv else 0)
+
+
+def run(jb, seconds, imp=None, drop=(), per_read=None):
+    """Sender makes a frame every block; the network delivers it at send + delay ± jitter
+    (or never, for frame numbers in `drop`); the receiver reads a block every period."""
+    imp = imp or Impairment()
+    out = np.zeros((jb.channels, B), np.float32)
+    arrivals = []
+    n = int(seconds / PERIOD)
+    for i in range(n):
+        for t in imp.fate(i * PERIOD) if i not in drop else []:
+            arrivals.append((t, i))
+    arrivals.sort()
+    k = 0
+    outs = []
+    for r in range(n):
+        now = r * PERIOD + 1e-9
+        while k < len(arrivals) and arrivals[k][0] <= now:
+            jb.offer(frame(arrivals[k][1] * B, jb.channels, jb.cv), arrivals[k][0])
+            k += 1
+        jb.read(out)
+        outs.append(out.copy())
+        if per_read:
+            per_read(r, jb)
+    run.lateness = np.array([t - i * PERIOD for t, i in arrivals])
+    return np.concatenate(outs, axis=1)
+
+
+def test_fixed_depth_is_honoured_and_output_is_the_input_delayed():
+    jb = JitterBuffer(2, B, SR, cv=True, mode="fixed", depth=3)
+    y = run(jb, 2.0, Impairment(delay=0.010))
+    assert jb.depth == pytest.approx(3.0, abs=0.2)
+    assert jb.underruns == 0 and jb.late == 0 and jb.lost == 0
+    # once playing, output sample k is input position k - D for one constant D
+    start = int(np.argmax(y[0] > 0))
+    d = np.arange(y.shape[1])[start:] - y[0, start:]
+    assert np.all(d == d[0])
+    assert np.array_equal(y[1, start:] - y[0, start:], np.ones(y.shape[1] - start, np.float32))
+
+
+def test_depth_follows_the_param_each_block():
+    depths = []
+
+    def change(r, jb):
+        jb.set_depth(2.0 if r < 300 else 8.0 if r < 600 else 200.0)
+        depths.append(jb.depth)
+
+    jb = JitterBuffer(1, B, SR, cv=True, mode="fixed", max_depth=32)
+    run(jb, 1200 * PERIOD, Impairment(delay=0.005), per_read=change)
+    assert depths[290] == pytest.approx(2.0, abs=0.2)
+    assert depths[590] == pytest.approx(8.0, abs=0.2)
+    assert depths[1190] == pytest.approx(32.0, abs=0.2)  # bounded by max_depth
+    assert jb.underruns == 0  # deepening holds, it does not count as an underrun
+
+
+@pytest.mark.parametrize("jitter_ms", [0.0, 5.0, 20.0])
+def test_auto_depth_converges_to_the_jitter_with_few_glitches(jitter_ms):
+    jitter = jitter_ms / 1000
+    jb = JitterBuffer(1, B, SR, cv=False, mode="auto")
+    trace = []
+    run(jb, 20.0, Impairment(delay=0.02, jitter=jitter, seed=5), per_read=lambda r, j: trace.append(
+        (j.depth, j.underruns)))
+    # the depth needed: from the least lateness to the greatest (jitter that keeps order
+    # piles datagrams up behind slow ones, so this is less than 2 x jitter)
+    late = run.lateness[len(run.lateness) // 2:]
+    spread_blocks = (late.max() - np.quantile(late, 0.01)) / PERIOD
+    depth_end = trace[-1][0]
+    assert spread_blocks <= depth_end <= spread_blocks + 2.0, (spread_blocks, depth_end)
+    # after the first 5 s, at most a couple of glitches (goal: ~1 per minute)
+    glitches = trace[-1][1] - trace[int(5.0 / PERIOD)][1]
+    assert glitches <= 2, (glitches, depth_end)
+
+
+def test_late_frames_are_counted_and_dropped_cv_holds():
+    jb = JitterBuffer(1, B, SR, cv=True, mode="fixed", depth=2)
+    out = np.zeros((1, B), np.float32)
+    for i in range(10):
+        jb.offer(frame(i * B, 1))
+        jb.read(out)
+    reads = [out.copy()]
+    # frame 10 goes missing (it is played during the read after frame 12 arrives) ...
+    for i in (11, 12, 13):
+        jb.offer(frame(i * B, 1))
+        jb.read(out)
+        reads.append(out.copy())
+    jb.offer(frame(10 * B, 1))  # ... and turns up afterwards
+    for i in (14, 15, 16):
+        jb.offer(frame(i * B, 1))
+        jb.read(out)
+        reads.append(out.copy())
+    assert jb.late == 1
+    assert jb.underruns == 1 and jb.lost == B
+    y = np.concatenate(reads, axis=1)[0]
+    d = np.diff(y)
+    # the ramp, a hole of one block held at the last value, and the ramp again
+    assert np.count_nonzero(d == 0) == B
+    assert np.count_nonzero(d == B + 1) == 1
+    assert np.count_nonzero(d == 1) == len(d) - B - 1
+
+
+def test_lost_audio_fades_instead_of_clicking():
+    jb = JitterBuffer(1, B, SR, cv=False, mode="fixed", depth=2)
+    out = np.zeros((1, B), np.float32)
+    ys = []
+    for i in range(40):
+        if i not in (20, 21):
+            blk = np.full((1, B), 4.0, np.float32)
+            jb.offer(wire.Frame(1, i, i * B, 1, B, wire.Encoding.FLOAT32, blk.tobytes()))
+        jb.read(out)
+        ys.append(out.copy())
+    y = np.concatenate(ys, axis=1)[0]
+    steps = np.abs(np.diff(y[4 * B:]))
+    assert steps.max() < 0.25  # 4 V never jumps to 0 or back in one sample
+    assert y[4 * B:].min() < 1.5  # but it did fade most of the way (2 ms time constant)
+    assert jb.underruns == 1  # one dropout of two blocks
+
+
+def test_timeline_jump_resynchronises():
+    jb = JitterBuffer(1, B, SR, cv=True, mode="fixed", depth=2)
+    out = np.zeros((1, B), np.float32)
+    for i in range(20):
+        jb.offer(frame(i * B, 1))
+        jb.read(out)
+    for i in range(20):  # the sender restarted at position 10^9
+        jb.offer(frame(10**9 + i * B, 1))
+        jb.read(out)
+    assert jb.resyncs == 1
+    assert out[0, -1] == np.float32(10**9 + 17 * B + B - 1)
+
+
+def test_read_allocates_no_arrays():
+    import tracemalloc
+
+    jb = JitterBuffer(2, B, SR, cv=False, mode="auto")
+    out = np.zeros((2, B), np.float32)
+    for i in range(50):
+        jb.offer(frame(i * B, 2, cv=False))
+        jb.read(out)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(50, 250):
+        jb.offer(frame(i * B, 2, cv=False))
+        jb.read(out)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename")
+                if "jitter.py" in str(s.traceback) or "kernels.py" in str(s.traceback))
+    assert grown < 4096
