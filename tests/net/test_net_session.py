@@ -215,4 +215,5 @@ def test_fuzzed_datagrams_are_rejected_and_the_stream_goes_on():
     assert [f.position for f in frames] == list(range(0, len(frames) * B, B))
     assert all(f.samples().tobytes() == cv_block(f.position).tobytes() for f in frames)
     assert recv.jb.underruns == 0
-    assert net.client.session.is_open and net.client.rejected == 0
+    # (the client did see WELCOMEs answering HELLOs forged with its address, and dropped them)
+    assert net.client.session.is_open and net.client.session.rejected == 0
