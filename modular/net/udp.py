@@ -121,7 +121,7 @@ class UdpClient:
             t = wire.peek_type(data)
             if t in (MsgType.SEALED, MsgType.DATAGRAM):
                 self.peer.sealed_received(data, now)
-            elif t in (MsgType.WELCOME, MsgType.REJECT):
+            elif t in (MsgType.WELCOME, MsgType.REJECT) and self.session.state is State.CONNECTING:
                 before = self.session.rejected
                 self.session.receive_message(data, now)
                 if self.session.rejected != before:
