@@ -22,7 +22,7 @@ from pathlib import Path
 from .graph import OP_MEM, OP_NCH, OP_NMEM, OP_NPARAM, OP_NSTATE, OP_PARAM, OP_PORTS, OP_STATE
 from .module import Module
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}
 
@@ -85,8 +85,9 @@ def _source(classes: list[type[Module]]) -> str:
         lines.append(f"            {kw} t == {t}:")
         lines.append(f"                k{t}({', '.join(args)})")
         nin, nout = len(cls.inputs), len(cls.outputs)
-        if nout:
+        if nout and not cls.finite_outputs:
             # NaN and infinities become 0 V on every output (VCV's polyphony rules).
+            # Branch-free, so it vectorises: v - v is 0 exactly when v is finite.
             first = OP_PORTS + 2 * nin
             lines += [
                 f"                for j in range({first}, {first + 2 * nout}, 2):",
@@ -94,8 +95,7 @@ def _source(classes: list[type[Module]]) -> str:
                 "                    for c in range(o[j + 1]):",
                 "                        for i in range(bs):",
                 "                            v = b[c, i]",
-                "                            if v - v != 0.0:",
-                "                                b[c, i] = 0.0",
+                "                            b[c, i] = v if v - v == 0.0 else 0.0",
             ]
     lines += [
         "            if metering:",

@@ -15,7 +15,7 @@ import threading
 
 from . import dispatch
 from .cycles import cycles_per_second
-from .graph import Graph, build
+from .graph import OP_PORTS, Graph, build
 from .module import CTX_FRAME
 from .patch import Patch, PatchError
 from .swap import apply_transfer, transfer_maps
@@ -186,14 +186,15 @@ class Engine:
         assert int(g.ctx[CTX_FRAME]) == self.frame
 
     def output(self, module_id: str, port: str) -> np.ndarray:
-        """The last block of an output, shape (channels, block). A view: copy to keep."""
+        """The last block of an output, shape (channels, block); zero channels for an
+        output its module skips because no cable reads it. A view: copy to keep."""
         g = self.graph
         m = g.module(module_id)
         names = [o.name for o in m.outputs]
         if port not in names:
             raise PatchError(f"module {module_id!r}: no output {port!r}; valid outputs: {', '.join(names)}")
-        i = names.index(port)
-        rows = m.output_channels(i, m.channels)
+        k = g.modules.index(m)
+        rows = g.ops[k, OP_PORTS + 2 * (len(m.inputs) + names.index(port)) + 1]
         return g.pool[g.output_buffer[(module_id, port)], :rows]
 
     # --- meters ----------------------------------------------------------------------

@@ -117,6 +117,7 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
 
     order, feedback = run_order(patch, instances)
     fb_set = {id(c) for c in feedback}
+    listened = {(c.src_module, c.src_port) for c in patch.cables}
     incoming: dict[tuple[str, str], Cable] = {(c.dst_module, c.dst_port): c for c in patch.cables}
 
     # Channel counts: follow each module's rule in run order; repeat while a feedback
@@ -195,7 +196,10 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
             ops[k, col:col + 2] = (buf, rows)
             col += 2
         for o in m.outputs:
-            ops[k, col:col + 2] = (output_buffer[(mid, o.name)], out_ch[(mid, o.name)])
+            rows = out_ch[(mid, o.name)]
+            if m.skips_unconnected and (mid, o.name) not in listened:
+                rows = 0
+            ops[k, col:col + 2] = (output_buffer[(mid, o.name)], rows)
             col += 2
 
     pool = np.zeros((nbuf, MAX_CHANNELS, bs), np.float32)

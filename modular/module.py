@@ -166,6 +166,12 @@ class Module:
     state_fixed: ClassVar[int] = 0
     # Keys of ``data`` the module understands; the patch loader rejects others.
     data_keys: ClassVar[tuple[str, ...]] = ()
+    # True when the kernel can never write NaN or infinity (bounded math on finite
+    # inputs): the runner then skips its NaN guard on this module's outputs.
+    finite_outputs: ClassVar[bool] = False
+    # True when the kernel skips outputs of zero rows: outputs no cable reads are then
+    # handed over with zero rows, and cost nothing (a VCO patched from its saw alone).
+    skips_unconnected: ClassVar[bool] = False
     # True for modules whose outputs this block do not depend on their inputs this block
     # (network links, recorders): cables through them never count as cycles.
     outputs_lead_inputs: ClassVar[bool] = False

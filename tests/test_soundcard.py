@@ -33,7 +33,7 @@ def test_run_plays_on_the_card_in_real_time_without_underflows(jack_dummy, tmp_p
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     assert "backend: soundcard" in r.stdout, r.stdout + r.stderr
-    assert "underflows: 0 " in r.stdout
+    assert "underflows: 0 " in r.stdout, r.stdout
     data, sr = sf.read(rec)
     assert len(data) == 3 * 48000
     assert abs(peak_hz(data[:, 0], sr) - 261.63) < 1.0
