@@ -57,6 +57,7 @@ class JitterBuffer:
         self._initial = initial_depth  # blocks, auto mode until statistics exist
         cap = 1 << int(math.ceil(math.log2(int(max_depth * block) + 4 * block + 2 * max_frame)))
         self.capacity = cap
+        self._max_wait = cap - 2 * max_frame  # offset beyond which waiting would overwrite the ring
         self._mask = cap - 1
         self._ring = np.zeros((channels, cap), np.float32)
         self._stamp = np.full(cap, -1, np.int64)
@@ -277,10 +278,11 @@ class JitterBuffer:
         return missing
 
     def _starved(self, n) -> bool:
-        """This block reaches past everything received, and waiting stays within max_depth."""
+        """This block reaches past everything received. Waiting is bounded by the ring,
+        not by max_depth (which bounds what the statistics may ask for): skipping late
+        data would break the CV, and the shrink logic takes the depth back later."""
         p = self.playout
-        return (self._newest_end < p + n
-                and self.clock + n - p <= self._base + self.max_depth * self.block)
+        return self._newest_end < p + n and self.clock + n - p <= self._max_wait
 
     def _dropout(self, missing: bool):
         """Count each run of blocks with missing samples once: one audible glitch."""

@@ -367,7 +367,7 @@ class TcpServerTransport(_Base):
                 self.rejected += 1
                 conn.dead = True
                 return
-            conn.session = Session.accept(hello, now, self._rng.getrandbits(32) or 1,
+            conn.session = Session.accept(hello, now, self._rng.getrandbits(31) or 1,
                                           self._rng.getrandbits(128).to_bytes(16, "big"),
                                           SessionConfig(**self.config.__dict__))
             return

@@ -210,7 +210,7 @@ class UdpServer:
             return None
         sid = 0
         while sid == 0 or sid in self.peers:
-            sid = self.rng.getrandbits(32)
+            sid = self.rng.getrandbits(31)  # the kcp package takes the conversation id as a C int
         token = self.rng.getrandbits(128).to_bytes(16, "big")
         session = Session.accept(hello, now, sid, token, _copy(self.config))
         peer = self.peers[sid] = UdpPeer(session, addr, self.link_options)

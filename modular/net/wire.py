@@ -183,7 +183,7 @@ class Hello:
 @dataclass(frozen=True)
 class Welcome:
     nonce: int
-    session_id: int  # u32, also the KCP conversation id
+    session_id: int  # 1 .. 2^31-1 in a u32, also the KCP conversation id
     token: bytes  # 16 secret bytes: the key of every SEALED datagram's tag
     sample_rate: int = 48000
     keepalive_ms: int = 1000
@@ -200,7 +200,7 @@ class Welcome:
     @classmethod
     def parse(cls, r):
         nonce, sid, token, sr, ka, to = r.unpack(cls._S)
-        _check(sid != 0, "session id 0 is reserved")
+        _check(0 < sid < 1 << 31, "session id must be 1 .. 2^31-1")
         _check(1 <= sr <= 768_000, "sample rate out of range")
         _check(ka >= 10 and to > ka, "keepalive/timeout out of range")
         return cls(nonce, sid, bytes(token), sr, ka, to, r.text())

@@ -120,3 +120,12 @@ def test_fuzzed_datagrams_only_raise_protocol_error():
         except ProtocolError:
             pass
     assert decoded < 30_000 // 3  # most mutations are caught; the rest decoded cleanly
+
+
+def test_session_ids_fit_the_kcp_conversation_id():
+    # the kcp package takes the conversation id as a C int: ids are 1 .. 2^31-1
+    for sid in (0, 1 << 31, (1 << 32) - 1):
+        data = bytearray(wire.encode(wire.Welcome(1, 5, bytes(16))))
+        data[12:16] = sid.to_bytes(4, "big")
+        with pytest.raises(ProtocolError):
+            wire.decode(bytes(data))
