@@ -137,6 +137,17 @@ def cmd_modules(args) -> int:
     return 0
 
 
+def cmd_gui(args) -> int:
+    if args.screenshot:
+        import os
+
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    from .gui.app import main as gui_main
+
+    return gui_main(args.patch, args.screenshot, use_card=not args.no_audio, size=tuple(args.size))
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modular", description="A modular patch engine in the style of VCV Rack.")
     ap.add_argument("--version", action="version", version=f"modular {_version()}")
@@ -161,6 +172,14 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("modules", help="list installed models with their ports and params")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_modules)
+
+    sp = sub.add_parser("gui", help="open the rack: patch, play and watch it live")
+    sp.add_argument("patch", nargs="?", help="patch file to open (JSON)")
+    sp.add_argument("--screenshot", metavar="OUT.png", help="draw the patch once, write a PNG and exit (headless)")
+    sp.add_argument("--no-audio", action="store_true", help="software clock even if a sound card exists")
+    sp.add_argument("--size", type=_positive(int), nargs=2, default=[1280, 800], metavar=("W", "H"),
+                    help="window size in pixels (default 1280 800)")
+    sp.set_defaults(func=cmd_gui)
     return ap
 
 
