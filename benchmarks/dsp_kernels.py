@@ -20,7 +20,8 @@ from modular.dsp.env import ENV_STATE_SIZE, adsr_block
 from modular.dsp.filters import (ONEPOLE_STATE_SIZE, SVF_STATE_SIZE, SVF_WORK_ROWS,
                                  onepole_block, svf_block)
 from modular.dsp.noise import NOISE_STATE_SIZE, noise_block
-from modular.dsp.osc import LFO_STATE_SIZE, VCO_STATE_SIZE, VCO_WORK_ROWS, lfo_block, vco_block
+from modular.dsp.lfo import LFO_STATE_SIZE, LFO_WORK_ROWS, lfo_block
+from modular.dsp.osc import VCO_STATE_SIZE, VCO_WORK_ROWS, vco_block
 
 SR = 48000.0
 
@@ -63,8 +64,8 @@ def cases(block, ch):
                                          2.0, 2.0, 0.0, 0.0, 0.5, 0.5, SR)
     yield "onepole", onepole_block, (audio, cv, out[0], out[1], np.zeros((ch, ONEPOLE_STATE_SIZE)),
                                      1.0, 1.0, SR)
-    yield "lfo_sine", lfo_block, (z, z, out[0], e, e, e, np.zeros((ch, LFO_STATE_SIZE)),
-                                  -2.0, -2.0, 0.5, False, SR)
+    yield "lfo_sine", lfo_block, (z, z, z, out[0], e, e, e, np.zeros((ch, LFO_STATE_SIZE)),
+                                  np.zeros((LFO_WORK_ROWS, z.shape[1])), -2.0, -2.0, 0.5, False, SR)
     yield "adsr", adsr_block, (gate, z, out[0], np.zeros((ch, ENV_STATE_SIZE)), 0.01, 0.01,
                                0.1, 0.1, 0.5, 0.5, 0.2, 0.2, SR)
     yield "noise_white_pink", noise_block, (out[0], out[1], np.zeros((ch, NOISE_STATE_SIZE)), 0)

@@ -54,7 +54,7 @@ def test_modules_json_lists_ports_and_params(capsys):
     models = {m["model"]: m for m in json.loads(capsys.readouterr().out)}
     vco = models["core.VCO"]
     assert [o["name"] for o in vco["outputs"]] == ["sin", "tri", "saw", "sqr"]
-    assert [i["name"] for i in vco["inputs"]] == ["pitch", "fm", "pw"]
+    assert [i["name"] for i in vco["inputs"]] == ["pitch", "fm", "pw", "sync"]
     freq = next(p for p in vco["params"] if p["name"] == "freq")
     assert freq["unit"] == "V" and freq["default"] == 0.0
     for name in ("core.VCA", "core.Mixer", "core.AudioOut", "core.WavOut"):

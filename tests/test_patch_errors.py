@@ -37,7 +37,7 @@ CASES = {
     ),
     "unknown_param": (
         make_patch([("vco", "core.VCO", {"frequency": 1.0})]),
-        ["module 'vco' (core.VCO)", "unknown param 'frequency'", "valid params: freq, fm, pw, pwm"],
+        ["module 'vco' (core.VCO)", "unknown param 'frequency'", "valid params: freq, fm, pw, pwm, sync"],
     ),
     "two_cables_one_input": (
         make_patch([("a", "core.VCO"), ("b", "core.VCO"), ("out", "core.AudioOut")],

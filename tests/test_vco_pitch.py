@@ -30,8 +30,9 @@ def test_render_hello_plays_c4_and_c5(freq_v, hz, tmp_path, modular_cmd, cli_env
 def test_sixteen_channel_pitch_cable_gives_sixteen_frequencies():
     # Channel c carries c/4 V: sixteen pitches a minor third apart, from C4 up.
     doc = make_patch(
-        [("pitch", "test.PolyConst", {"channels": 16, "start": -2.0, "step": 0.25}), ("vco", "core.VCO")],
-        [("pitch.out", "vco.pitch")],
+        [("pitch", "test.PolyConst", {"channels": 16, "start": -2.0, "step": 0.25}), ("vco", "core.VCO"),
+         ("sink", "core.VCA")],
+        [("pitch.out", "vco.pitch"), ("vco.sin", "sink.in")],
     )
     e = Engine(from_dict(doc))
     blocks = 48000 // 64
@@ -51,7 +52,8 @@ def test_sixteen_channel_pitch_cable_gives_sixteen_frequencies():
 def test_saw_is_band_limited():
     # A naive saw at 3.52 kHz folds aliases back into the audible band at about -21 dB
     # below the fundamental; polyBLEP keeps those under 12 kHz below -40 dB.
-    doc = make_patch([("vco", "core.VCO", {"freq": np.log2(3520 / C4)})])
+    doc = make_patch([("vco", "core.VCO", {"freq": np.log2(3520 / C4)}), ("sink", "core.VCA")],
+                     [("vco.saw", "sink.in")])
     e = Engine(from_dict(doc))
     x = np.concatenate([e.output("vco", "saw")[0].copy() for _ in range(750) if e.process(1) is None])
     sp = np.abs(np.fft.rfft(x * np.hanning(len(x))))

@@ -1,4 +1,4 @@
-"""Oscillators: a band-limited VCO (sine, triangle, saw, pulse) and a naive LFO.
+"""Oscillators: a band-limited VCO (sine, triangle, saw, pulse). The LFO is in lfo.py.
 
 VCO
 ---
@@ -26,7 +26,6 @@ from modular.dsp.approx import exp2, sin2pi
 from modular.dsp.block import INLINE, JIT, clamp, ramp, row
 
 C4 = 261.6256  # Hz at 0 V
-LFO_BASE = 2.0  # Hz at 0 V
 MAX_STEP = 0.45  # cycles per sample: keeps every crossing unique within one sample
 
 VCO_STATE_SIZE = 8
@@ -362,61 +361,3 @@ def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
         st[4] = pw_
         st[5] = pq
         st[6] = last_sync
-
-
-# --- LFO --------------------------------------------------------------------------------
-# Naive shapes: at LFO rates aliasing is inaudible. Same phase alignment as the VCO.
-# LFO state per channel, LFO_STATE_SIZE = 2: phase in [0, 1), reset Schmitt trigger (0/1).
-LFO_STATE_SIZE = 2
-
-
-@njit(**INLINE)
-def lfo_shapes(p, pw):
-    """(sin, tri, saw, sqr) in ±1 at phase p; the pulse is high for p < pw."""
-    return sin2pi(p), _tri(p), 2.0 * p - 1.0, (1.0 if p < pw else -1.0)
-
-
-@njit(**JIT)
-def lfo_block(freq_cv, reset, out_sin, out_tri, out_saw, out_sqr, state, freq_p0, freq_p1,
-              pw, unipolar, sample_rate):
-    """One block of a polyphonic LFO; channels = state.shape[0].
-
-    f = 2 Hz * 2**(freq + freq_cv) (0 V = 2 Hz, 1 V/oct). reset: rising Schmitt edge
-    (> 1 V, re-armed < 0.1 V) restarts at phase 0 on that sample. Outputs ±5 V, or
-    0..10 V when unipolar; (0, 0) outputs are skipped. state: (channels, LFO_STATE_SIZE).
-    """
-    nch = state.shape[0]
-    n = freq_cv.shape[1]
-    base = LFO_BASE / sample_rate
-    off = 5.0 if unipolar else 0.0
-    do_sin = out_sin.shape[0] > 0
-    do_tri = out_tri.shape[0] > 0
-    do_saw = out_saw.shape[0] > 0
-    do_sqr = out_sqr.shape[0] > 0
-    for c in range(nch):
-        rf = row(freq_cv, c)
-        rr = row(reset, c)
-        p = state[c, 0]
-        armed_high = state[c, 1]
-        for i in range(n):
-            r = reset[rr, i]
-            if armed_high == 0.0:
-                if r >= 1.0:
-                    armed_high = 1.0
-                    p = 0.0
-            elif r <= 0.1:
-                armed_high = 0.0
-            if do_sin:
-                out_sin[c, i] = 5.0 * sin2pi(p) + off
-            if do_tri:
-                out_tri[c, i] = 5.0 * _tri(p) + off
-            if do_saw:
-                out_saw[c, i] = 5.0 * (2.0 * p - 1.0) + off
-            if do_sqr:
-                out_sqr[c, i] = (5.0 if p < pw else -5.0) + off
-            p += clamp(base * exp2(freq_p0 + (freq_p1 - freq_p0) * (i + 1) / n + freq_cv[rf, i]),
-                       0.0, MAX_STEP)
-            if p >= 1.0:
-                p -= 1.0
-        state[c, 0] = p
-        state[c, 1] = armed_high

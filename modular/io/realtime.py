@@ -7,6 +7,7 @@ services the engine every few milliseconds and never holds up the audio thread.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -22,6 +23,8 @@ SERVICE_INTERVAL = 0.02
 # Python hands the GIL between threads every 5 ms by default: longer than a 64-sample
 # block (1.3 ms). The audio thread must get it back within a fraction of a block.
 GIL_SWITCH_INTERVAL = 0.0002
+HOUSEKEEPING_PRIORITY = 1  # SCHED_FIFO, when allowed: below the audio thread's
+CLOCK_PRIORITY = 5
 
 
 @dataclass
@@ -34,6 +37,27 @@ class RunReport:
     worst_block_ms: float = 0.0
     underflow_frames: list[int] = field(default_factory=list)  # engine frame at each underflow
     notes: list[str] = field(default_factory=list)
+
+
+def _realtime_priority(priority: int) -> int | None:
+    """Ask for SCHED_FIFO at ``priority`` for the calling thread; returns the policy to
+    restore, or None if not permitted. Any thread that takes the GIL can hold up the
+    audio callback: one preempted by an ordinary process while holding it makes the
+    callback miss its deadline. Low real-time priorities (below JACK's) prevent that."""
+    try:
+        old = os.sched_getscheduler(0)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return old
+    except (AttributeError, OSError):
+        return None
+
+
+def _restore_priority(old: int | None) -> None:
+    if old is not None:
+        try:
+            os.sched_setscheduler(0, old, os.sched_param(0))
+        except OSError:
+            pass
 
 
 class _Recorder:
@@ -83,6 +107,7 @@ class Runner:
         engine.live = True
         previous_switch = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+        previous_policy = _realtime_priority(HOUSEKEEPING_PRIORITY)
         t0 = time.monotonic()
         try:
             if report.backend == "soundcard":
@@ -92,6 +117,7 @@ class Runner:
         except KeyboardInterrupt:
             self._stop.set()
         finally:
+            _restore_priority(previous_policy)
             sys.setswitchinterval(previous_switch)
             engine.live = False
             engine.stop()
@@ -117,6 +143,7 @@ class Runner:
         period = engine.block / engine.sample_rate
 
         def clock():
+            _realtime_priority(CLOCK_PRIORITY)
             next_t = time.monotonic()
             while not self._done():
                 now = time.monotonic()
