@@ -12,7 +12,20 @@ from .vca import VCA
 from .vcf import VCF
 from .vco import VCO
 from .wav_out import WavOut
+from .audio_in import AudioIn
+from .clock import Clock
+from .delay import Delay
+from .merge import Merge
+from .noise import Noise
+from .quantizer import Quantizer
+from .sample_hold import SampleHold
+from .scope import Scope
+from .seq import SEQ
+from .slew import Slew
+from .split import Split
+from .wav_in import WavIn
 
 plugin = Plugin("core", name="Core", models=[
     VCO, LFO, VCF, VCA, ADSR, Mixer, Const, Pan, AudioOut, WavOut,
+    Noise, Clock, SEQ, Quantizer, SampleHold, Slew, Delay, Merge, Split, Scope, AudioIn, WavIn,
 ])
