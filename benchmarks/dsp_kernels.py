@@ -64,8 +64,8 @@ def cases(block, ch):
                                          2.0, 2.0, 0.0, 0.0, 0.5, 0.5, SR)
     yield "onepole", onepole_block, (audio, cv, out[0], out[1], np.zeros((ch, ONEPOLE_STATE_SIZE)),
                                      1.0, 1.0, SR)
-    yield "lfo_sine", lfo_block, (z, z, z, out[0], e, e, e, np.zeros((ch, LFO_STATE_SIZE)),
-                                  np.zeros((LFO_WORK_ROWS, z.shape[1])), -2.0, -2.0, 0.5, False, SR)
+    yield "lfo_sine", lfo_block, (z, z, z, out[0], e, e, e, np.zeros(ch), np.zeros((ch, LFO_STATE_SIZE)),
+                                  np.zeros((LFO_WORK_ROWS, ch, z.shape[1])), -2.0, -2.0, 0.5, False, SR)
     yield "adsr", adsr_block, (gate, z, out[0], np.zeros((ch, ENV_STATE_SIZE)), 0.01, 0.01,
                                0.1, 0.1, 0.5, 0.5, 0.2, 0.2, SR)
     yield "noise_white_pink", noise_block, (out[0], out[1], np.zeros((ch, NOISE_STATE_SIZE)), 0)

@@ -45,6 +45,8 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 from numba import njit
 
+from .dsp.block import JIT, ramp, row  # noqa: F401  (re-exported for module authors)
+
 MAX_CHANNELS = 16
 
 # Indexes into the engine context array that every kernel receives.
@@ -55,20 +57,10 @@ CTX_SIZE = 4
 
 
 def kernel(fn: Callable) -> Callable:
-    """Compile a block kernel: cached on disk, releasing the GIL."""
-    return njit(cache=True, nogil=True)(fn)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def row(a, c):
-    """The row of input ``a`` that channel ``c`` reads: mono inputs apply to all."""
-    return c if a.shape[0] > 1 else 0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def ramp(p0, p1, i, n):
-    """A param's value at sample ``i`` of ``n``, moving linearly across the block."""
-    return p0 + (p1 - p0) * (i + 1) / n
+    """Compile a block kernel: cached on disk, releasing the GIL, with the dsp library's
+    flags (numpy's error model, so divisions carry no exception checks and loops
+    vectorise; safe fastmath only, which keeps NaN checks working)."""
+    return njit(**JIT)(fn)
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,21 @@ def audio_out_kernel(left, right, p0, p1, state, mem, nch, ctx):
     n = left.shape[1]
     frames = mem.shape[0] // 2
     pos = int(ctx[2]) % frames
+    ml = mem[pos:pos + n]
+    mr = mem[frames + pos:frames + pos + n]
+    ml[:] = 0.0
+    mr[:] = 0.0
+    # Channel by channel, so the inner loops run along contiguous samples (SIMD).
+    for c in range(left.shape[0]):
+        for i in range(n):
+            ml[i] += left[c, i]
+    for c in range(right.shape[0]):
+        for i in range(n):
+            mr[i] += right[c, i]
     for i in range(n):
         g = ramp(p0[0], p1[0], i, n) * 0.1
-        sl = 0.0
-        for c in range(left.shape[0]):
-            sl += left[c, i]
-        sr = 0.0
-        for c in range(right.shape[0]):
-            sr += right[c, i]
-        mem[pos + i] = sl * g
-        mem[frames + pos + i] = sr * g
+        ml[i] *= g
+        mr[i] *= g
 
 
 class AudioOut(Module):

@@ -15,9 +15,11 @@ S = LFO_STATE_SIZE
 @kernel
 def lfo_kernel(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, p0, p1, state, mem, nch, ctx):
     n = freq.shape[1]
-    st = state[: MAX_CHANNELS * S].reshape((MAX_CHANNELS, S))[:nch]
-    work = state[MAX_CHANNELS * S: MAX_CHANNELS * S + LFO_WORK_ROWS * n].reshape((LFO_WORK_ROWS, n))
-    lfo_block(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, st, work,
+    phase = state[:MAX_CHANNELS][:nch]
+    st = state[MAX_CHANNELS: MAX_CHANNELS * (S + 1)].reshape((MAX_CHANNELS, S))[:nch]
+    w = state[MAX_CHANNELS * (S + 1): MAX_CHANNELS * (S + 1) + LFO_WORK_ROWS * MAX_CHANNELS * n]
+    work = w.reshape((LFO_WORK_ROWS, MAX_CHANNELS, n))  # full rows: a sliced view would lose C layout
+    lfo_block(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, phase, st, work,
               p0[0], p1[0], p1[1], p1[2] > 0.5, ctx[0])
 
 
@@ -38,4 +40,4 @@ class LFO(Module):
     skips_unconnected = True
 
     def state_size(self, sample_rate, block):
-        return MAX_CHANNELS * S + LFO_WORK_ROWS * block
+        return MAX_CHANNELS * (S + 1) + LFO_WORK_ROWS * MAX_CHANNELS * block

@@ -5,7 +5,7 @@ side: left = cos(θ), right = sin(θ), θ = (position + 1) · π/4. Each channel
 own; ``core.AudioOut`` sums the channels of a polyphonic cable.
 """
 
-from modular.dsp.approx import sin2pi
+from modular.dsp.approx import sin2pi_quarter
 from modular.module import Input, Module, Output, Param, kernel, ramp, row
 
 
@@ -19,8 +19,8 @@ def pan_kernel(inp, pos, left, right, p0, p1, state, mem, nch, ctx):
             x = min(max(x, -1.0), 1.0)
             ph = (x + 1.0) * 0.125  # θ / 2π, in [0, 0.25]
             v = inp[ri, i]
-            left[c, i] = v * sin2pi(0.25 - ph)  # cos θ
-            right[c, i] = v * sin2pi(ph)
+            left[c, i] = v * sin2pi_quarter(0.25 - ph)  # cos θ
+            right[c, i] = v * sin2pi_quarter(ph)
 
 
 class Pan(Module):

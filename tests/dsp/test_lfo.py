@@ -10,8 +10,8 @@ def lfo(volts, seconds, reset=None, unipolar=False, pw=0.5, clock=None, knob=0.0
     rs = np.zeros((1, total), np.float32) if reset is None else reset[None, :total].astype(np.float32)
     ck = np.zeros((1, total), np.float32) if clock is None else clock[None, :total].astype(np.float32)
     st = np.zeros((cv.shape[0], LFO_STATE_SIZE))
-    work = np.zeros((LFO_WORK_ROWS, BLOCK))
-    return run_blocks(lfo_block, [cv, rs, ck], 4, cv.shape[0], seconds, st, work, knob, knob, pw, unipolar, SR)
+    work = np.zeros((LFO_WORK_ROWS, cv.shape[0], BLOCK))
+    return run_blocks(lfo_block, [cv, rs, ck], 4, cv.shape[0], seconds, np.zeros(cv.shape[0]), st, work, knob, knob, pw, unipolar, SR)
 
 
 def test_lfo_frequency_0v_is_2hz_and_1v_per_octave():
