@@ -56,7 +56,8 @@ class Drag:
 class App:
     def __init__(self, path: str | None = None, size: tuple[int, int] = (1280, 800), live: bool = True,
                  use_card: bool = True, threaded: bool = True, fetch_streams=default_fetch):
-        pygame.init()
+        pygame.display.init()  # no mixer: the engine owns the sound card
+        pygame.font.init()
         self.models = plugins.models()
         self.doc = Document(self.models)
         if path:
@@ -83,7 +84,7 @@ class App:
         self._status_t = 0.0
         self._meter: dict = {}
         self._meter_t = 0.0
-        self._layer = None
+        self._toolbar = None
         self._peaks: dict = {}
         self._title = None
         self.frames = 0
@@ -222,6 +223,11 @@ class App:
         self.overlay = server_menu(pos, server, items, lambda h: self.doc.set_data(module_id, "handle", h), self.size)
 
     def toolbar(self) -> list[tuple[pygame.Rect, str, object]]:
+        if self._toolbar is None:
+            self._toolbar = self._make_toolbar()
+        return self._toolbar
+
+    def _make_toolbar(self) -> list[tuple[pygame.Rect, str, object]]:
         items = [("New", self.new), ("Open", self.ask_open), ("Save", self.save), ("Save as", self.ask_save_as),
                  ("Undo", self.undo), ("Redo", self.redo), ("Add module", lambda: self.open_browser(at=(0, 0))),
                  ("CPU meter", self.toggle_meter)]
@@ -255,6 +261,8 @@ class App:
             self.mods = getattr(event, "mod", self.mods)
         if event.type == pygame.MOUSEMOTION:
             self.mouse = event.pos
+        if event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            self.screen = pygame.display.get_surface() or self.screen
         if self.overlay is not None:
             current = self.overlay
             used = current.handle(event)
@@ -472,7 +480,6 @@ class App:
 
     def draw(self) -> None:
         self.live.poll()
-        self._update_title()
         s = self.screen
         sw, sh = s.get_size()
         s.fill(T.RACK_BG)
@@ -514,10 +521,10 @@ class App:
             self.painter.draw(s, cls, sx, sy, spec.params, lights, active)
             inst = self.live.module(spec.id)
             traces = None
-            if inst is not None and hasattr(inst, "scope_traces"):
+            if inst is not None and (hasattr(inst, "scope_traces") or spec.model == "core.Scope"):
                 try:
-                    traces = inst.scope_traces()
-                except Exception:
+                    traces = inst.scope_traces() if hasattr(inst, "scope_traces") else inst.traces()
+                except Exception:  # a module's drawing hook must not stop the rack
                     traces = None
             self.painter.display(s, cls, sx, sy, traces, self._status.get(spec.id))
             if self.meter_on:
@@ -560,10 +567,6 @@ class App:
 
     def _draw_cables(self, s) -> None:
         sw, sh = s.get_size()
-        if self._layer is None or self._layer.get_size() != (sw, sh):
-            self._layer = pygame.Surface((sw, sh), pygame.SRCALPHA)
-        layer = self._layer
-        layer.fill((0, 0, 0, 0))
         patch = self.doc.patch
         for c in patch.cables:
             try:
@@ -573,9 +576,7 @@ class App:
                 continue
             if max(p1[0], p2[0]) < -50 or min(p1[0], p2[0]) > sw + 50:
                 continue
-            C.draw(layer, p1, p2, T.rgb(c.color or T.CABLE_COLORS[0]))
-        layer.set_alpha(225)
-        s.blit(layer, (0, 0))
+            C.draw(s, p1, p2, T.rgb(c.color or T.CABLE_COLORS[0]))
         d = self.drag
         if d is not None and d.kind == "cable":
             fixed = self.to_screen(R.port_pos(patch, self.models, d.fixed, d.fixed_kind))
@@ -629,7 +630,8 @@ class App:
         if self.live.running:
             info += f" · {self.live.rtf():.2f}× real time"
         t = f.render(info, True, (160, 160, 170))
-        s.blit(t, (sw - t.get_width() - 10, (T.TOOLBAR_H - t.get_height()) // 2))
+        if sw - t.get_width() - 10 > self.toolbar()[-1][0].right + 10:  # only where it fits
+            s.blit(t, (sw - t.get_width() - 10, (T.TOOLBAR_H - t.get_height()) // 2))
         pygame.draw.rect(s, T.BAR_BG, (0, sh - T.STATUS_H, sw, T.STATUS_H))
         msg = self.live.error or (self.message if time.monotonic() - self.message_t < 5 else "")
         if not msg:

@@ -28,21 +28,31 @@ def curve(p1: tuple[float, float], p2: tuple[float, float], segments: int = SEGM
     return pts
 
 
-def _thick(surf, color, pts, width) -> None:
-    pygame.draw.lines(surf, color, False, pts, width)
-    r = width // 2
-    for x, y in pts[1:-1]:
-        pygame.draw.circle(surf, color, (int(x), int(y)), r)
+def outline(pts, width: float) -> list[tuple[float, float]]:
+    """The polygon of a polyline ``width`` wide: one side, then the other, back."""
+    h = width / 2
+    left, right = [], []
+    n = len(pts)
+    for k in range(n):
+        x0, y0 = pts[max(0, k - 1)]
+        x1, y1 = pts[min(n - 1, k + 1)]
+        dx, dy = x1 - x0, y1 - y0
+        d = math.hypot(dx, dy) or 1.0
+        nx, ny = -dy / d * h, dx / d * h
+        x, y = pts[k]
+        left.append((x + nx, y + ny))
+        right.append((x - nx, y - ny))
+    return left + right[::-1]
 
 
 def draw(surf, p1, p2, color: tuple[int, int, int], plugs: bool = True) -> None:
-    """One cable with its shadow, outline and plugs."""
+    """One cable: a dark edge, the coloured body, a highlight, and the plugs."""
     pts = curve(p1, p2)
-    shadow = [(x + 2, y + 4) for x, y in pts]
-    _thick(surf, (0, 0, 0, 70), shadow, WIDTH)
-    dark = tuple(int(c * 0.55) for c in color)
-    _thick(surf, dark, pts, WIDTH + 2)
-    _thick(surf, color, pts, WIDTH - 2)
+    dark = tuple(int(c * 0.5) for c in color)
+    pygame.draw.polygon(surf, dark, outline(pts, WIDTH + 2))
+    pygame.draw.polygon(surf, color, outline(pts, WIDTH - 1))
+    light = tuple(min(255, int(c * 0.6 + 110)) for c in color)
+    pygame.draw.lines(surf, light, False, [(x - 1, y - 1) for x, y in pts[2:-2]], 1)
     if plugs:
         for p in (p1, p2):
             W.plug(surf, p[0], p[1], color)

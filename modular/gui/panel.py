@@ -38,10 +38,43 @@ def fit(f: pygame.font.Font, text: str, width: int, color) -> pygame.Surface:
     return s
 
 
+def label(f: pygame.font.Font, title: str, name: str, width: int, color) -> pygame.Surface:
+    """A widget's label: its title, or its short name when the title does not fit
+    ("Pulse width" -> "PW"), cut with an ellipsis as a last resort."""
+    s = f.render(title, True, color)
+    if s.get_width() <= width:
+        return s
+    short = name.replace("_", " ")
+    short = short.upper() if len(short) <= 4 else short.capitalize()
+    return fit(f, short, width, color)
+
+
 def _screw(surf, x, y):
     W.disc(surf, x, y, 5, T.SCREW_DARK)
     W.disc(surf, x, y, 4, T.SCREW)
     pygame.draw.line(surf, T.SCREW_DARK, (x - 3, y + 2), (x + 3, y - 2), 2)
+
+
+def scope_lines(traces) -> list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """Traces to draw, as (line, min, max) 1-D arrays in volts, from either form a
+    module offers: ``scope_traces()``, a list of arrays (one trace per row), or
+    core.Scope's ``traces()`` dict (``in1``/``in2`` with ``_min``/``_max`` ranges)."""
+    out = []
+    if isinstance(traces, dict):
+        for name in ("in1", "in2"):
+            mids = traces.get(name)
+            if mids is None:
+                continue
+            mids = np.atleast_2d(np.asarray(mids, np.float32))
+            los, his = traces.get(name + "_min"), traces.get(name + "_max")
+            for c in range(mids.shape[0]):
+                out.append((mids[c], None if los is None else np.asarray(los[c], np.float32),
+                            None if his is None else np.asarray(his[c], np.float32)))
+        return out
+    for tr in traces or ():
+        a = np.atleast_2d(np.asarray(tr, np.float32))
+        out.extend((row, None, None) for row in a)
+    return out
 
 
 class PanelPainter:
@@ -51,7 +84,10 @@ class PanelPainter:
     def background(self, cls) -> pygame.Surface:
         surf = self._cache.get(cls)
         if surf is None:
-            surf = self._cache[cls] = self._draw_background(cls)
+            surf = self._draw_background(cls)
+            if pygame.display.get_surface() is not None:
+                surf = surf.convert()  # opaque, in the screen's format: the fastest blit
+            self._cache[cls] = surf
         return surf
 
     def _draw_background(self, cls) -> pygame.Surface:
@@ -76,17 +112,17 @@ class PanelPainter:
         if lay.plate:
             x, y, pw, ph = lay.plate
             pygame.draw.rect(s, T.OUT_PLATE, (x, y, pw, ph), border_radius=4)
-        small = font(13)
+        small = font(14)
         for wd in lay.widgets:
             if wd.kind == "param":
                 cls_p = cls.params[wd.index]
-                lab = fit(small, cls_p.title, int(max(30, wd.r * 2 + 16)), T.PANEL_LABEL)
+                lab = label(small, cls_p.title, cls_p.name, wd.label_w, T.PANEL_LABEL)
                 s.blit(lab, (wd.x - lab.get_width() / 2, wd.y - wd.r - 13 - (3 if wd.style == "knob" else 1)))
                 if wd.style == "knob":
                     W.knob_body(s, wd.x, wd.y, wd.r)
             else:
                 color = T.OUT_TEXT if wd.kind == "output" else T.PANEL_LABEL
-                lab = fit(small, wd.label, 34, color)
+                lab = label(small, wd.label, wd.name, wd.label_w, color)
                 s.blit(lab, (wd.x - lab.get_width() / 2, wd.y - T.JACK_R - 13))
                 W.jack(s, wd.x, wd.y)
         return s
@@ -142,15 +178,28 @@ class PanelPainter:
             gy = rect.top + rect.height * k // 4
             pygame.draw.line(surf, T.DISPLAY_GRID, (rect.left, gy), (rect.right - 1, gy))
         half = rect.height / 2 - 1
-        for i, tr in enumerate(traces):
-            a = np.asarray(tr, np.float32).ravel()
-            if a.size < 2:
+        width = rect.width
+
+        def ys(a):
+            return mid - np.clip(a, -10.0, 10.0) / 10.0 * half
+
+        for i, (line, lo, hi) in enumerate(scope_lines(traces)):
+            n = line.size
+            if n < 2:
                 continue
-            idx = np.linspace(0, a.size - 1, rect.width).astype(np.int64)
-            ys = mid - np.clip(a[idx], -10.0, 10.0) / 10.0 * half
-            xs = rect.left + np.arange(rect.width)
-            pts = np.stack([xs, ys], axis=1).tolist()
-            pygame.draw.lines(surf, T.SCOPE_COLORS[i % len(T.SCOPE_COLORS)], False, pts, 1)
+            color = T.SCOPE_COLORS[i % len(T.SCOPE_COLORS)]
+            if n > width:  # several points per pixel: reduce to each pixel's range
+                starts = (np.arange(width) * n) // width
+                lo = np.minimum.reduceat(lo if lo is not None else line, starts)
+                hi = np.maximum.reduceat(hi if hi is not None else line, starts)
+                line = 0.5 * (lo + hi)
+                n = width
+            xs = rect.left + np.arange(n) * (width - 1) / (n - 1)
+            if lo is not None and hi is not None and float(np.max(hi - lo)) > 0.4:
+                band = np.concatenate([np.stack([xs, ys(hi)], 1), np.stack([xs, ys(lo)], 1)[::-1]])
+                dim = tuple(int(c * 0.55) for c in color)
+                pygame.draw.polygon(surf, dim, band.tolist())
+            pygame.draw.lines(surf, color, False, np.stack([xs, ys(line)], 1).tolist(), 1)
 
     def meter(self, surf, x: int, y: int, w: int, row: dict | None) -> None:
         """VCV's CPU meter over the panel top: microseconds per block and a bar."""

@@ -16,8 +16,9 @@ from .theme import HP, JACK_R, KNOB_BIG, KNOB_SMALL, ROW_H
 
 TITLE_H = 34
 BOTTOM = 18  # free strip at the bottom of a panel (screws, rail)
-JACK_CELL_W, JACK_CELL_H = 34, 44
-KNOB_CELL_BIG, KNOB_CELL_SMALL = (46, 60), (34, 48)
+# From roomy to compact: (knob diameter, knob cell w, knob cell h) and (jack cell w, h).
+KNOB_SIZES = ((KNOB_BIG, 46, 60), (KNOB_SMALL, 34, 48), (KNOB_SMALL, 32, 44), (20, 28, 38), (18, 24, 32))
+JACK_SIZES = ((34, 44), (30, 38), (28, 34), (24, 32))
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Widget:
     r: float  # radius for hit testing and drawing
     style: str  # "knob", "switch" or "jack"
     label: str
+    label_w: int = 34  # room for the label above it
 
 
 @dataclass(frozen=True)
@@ -47,61 +49,83 @@ class PanelLayout:
         raise KeyError((kind, name))
 
 
-def _grid(n: int, width: int, cell_w: int) -> int:
-    return max(1, min(n, width // cell_w)) if n else 0
+def _grid(n: int, width: float, cell_w: float) -> tuple[int, int]:
+    """(columns, rows) for ``n`` cells of ``cell_w`` in ``width``."""
+    if not n:
+        return 0, 0
+    cols = max(1, min(n, int(width // cell_w)))
+    return cols, math.ceil(n / cols)
+
+
+def _place(n: int, cols: int, inner: float, left: float = 4):
+    """Centre x of each of ``n`` cells in rows of ``cols``, each row centred."""
+    cw = inner / cols
+    for i in range(n):
+        r, c = divmod(i, cols)
+        in_row = min(cols, n - r * cols)
+        yield r, left + (inner - in_row * cw) / 2 + (c + 0.5) * cw, cw
 
 
 @lru_cache(maxsize=None)
 def panel_layout(cls) -> PanelLayout:
     """Place a model's knobs, switches and jacks on its panel, from its declarations:
     params in a grid under the title, inputs above the outputs at the bottom, the
-    outputs on a dark plate (VCV's convention)."""
+    outputs on a dark plate (VCV's convention). Crowded panels get smaller cells."""
     w, h = int(cls.hp) * HP, ROW_H
     inner = w - 8
+    params, ins, outs = cls.params, cls.inputs, cls.outputs
+    room = h - BOTTOM - (TITLE_H + 4) - 6 - (8 if ins and outs else 0)
+
+    def jack_height(jw, jh):
+        return (_grid(len(ins), inner, jw)[1] + _grid(len(outs), inner, jw)[1]) * jh
+
+    def param_height(kw, kh):
+        return _grid(len(params), inner, kw)[1] * kh
+
+    choice = None
+    for k in range(len(KNOB_SIZES) + len(JACK_SIZES) - 1):  # the roomiest that fits
+        for jl in range(len(JACK_SIZES)):
+            kl = k - jl
+            if 0 <= kl < len(KNOB_SIZES):
+                kd, kw, kh = KNOB_SIZES[kl]
+                jw, jh = JACK_SIZES[jl]
+                if jack_height(jw, jh) + param_height(kw, kh) <= room:
+                    choice = (kd, kw, kh, jw, jh)
+                    break
+        if choice:
+            break
+    if choice is None:  # a very crowded panel: the smallest cells, squeezed to fit
+        kd, kw, _ = KNOB_SIZES[-1]
+        jw, jh = JACK_SIZES[-1]
+        kh = max(20, (room - jack_height(jw, jh)) // max(1, _grid(len(params), inner, kw)[1]))
+        choice = (kd, kw, kh, jw, jh)
+    kd, kw, kh, jw, jh = choice
+
     widgets: list[Widget] = []
 
-    # Jacks from the bottom up: outputs, then inputs.
     def jacks(ports, kind, bottom):
         if not ports:
             return bottom, None
-        cols = _grid(len(ports), inner, JACK_CELL_W)
-        rows = math.ceil(len(ports) / cols)
-        top = bottom - rows * JACK_CELL_H
-        cw = inner / cols
-        for i, p in enumerate(ports):
-            r, c = divmod(i, cols)
-            n_in_row = min(cols, len(ports) - r * cols)
-            x0 = 4 + (inner - n_in_row * cw) / 2
-            widgets.append(Widget(kind, p.name, i, x0 + (c + 0.5) * cw, top + r * JACK_CELL_H + 14 + JACK_R + 4,
-                                  JACK_R + 2, "jack", p.title))
+        cols, rows = _grid(len(ports), inner, jw)
+        top = bottom - rows * jh
+        for i, (r, x, cw) in enumerate(_place(len(ports), cols, inner)):
+            cy = top + (r + 1) * jh - JACK_R - 3
+            widgets.append(Widget(kind, ports[i].name, i, x, cy, JACK_R + 2, "jack", ports[i].title, int(cw) - 2))
         return top, (3, top - 2, w - 6, bottom - top + 4)
 
-    out_top, plate = jacks(cls.outputs, "output", h - BOTTOM)
-    in_top, _ = jacks(cls.inputs, "input", out_top - (8 if cls.outputs else 0))
-    ports_top = in_top
+    out_top, plate = jacks(outs, "output", h - BOTTOM)
+    ports_top, _ = jacks(ins, "input", out_top - (8 if outs and ins else 0))
 
-    # Params: big knobs when they fit, small ones otherwise, squeezed as a last resort.
-    params = cls.params
-    area_top, area_bot = TITLE_H + 4, ports_top - 6
-    params_bottom = area_top
+    top = TITLE_H + 4
+    params_bottom = top
     if params:
-        for (cw_, ch_), knob in ((KNOB_CELL_BIG, KNOB_BIG), (KNOB_CELL_SMALL, KNOB_SMALL)):
-            cols = _grid(len(params), inner, cw_)
-            rows = math.ceil(len(params) / cols)
-            if rows * ch_ <= area_bot - area_top:
-                break
-        else:
-            ch_ = max(30, (area_bot - area_top) // rows)
-        cell_w = inner / cols
-        for i, p in enumerate(params):
-            r, c = divmod(i, cols)
-            n_in_row = min(cols, len(params) - r * cols)
-            x0 = 4 + (inner - n_in_row * cell_w) / 2
-            cx = x0 + (c + 0.5) * cell_w
-            cy = area_top + r * ch_ + 14 + knob / 2
+        cols, rows = _grid(len(params), inner, kw)
+        for i, (r, x, cw) in enumerate(_place(len(params), cols, inner)):
+            p = params[i]
+            cy = top + r * kh + min(14, kh - kd) + kd / 2
             style = "switch" if p.options or (p.integer and p.max - p.min <= 2) else "knob"
-            widgets.append(Widget("param", p.name, i, cx, cy, knob / 2, style, p.title))
-        params_bottom = area_top + rows * ch_
+            widgets.append(Widget("param", p.name, i, x, cy, kd / 2, style, p.title, int(cw) - 2))
+        params_bottom = top + rows * kh
     free = (6, params_bottom + 2, w - 12, ports_top - 8 - params_bottom)
     display = free if free[3] >= 36 and free[2] >= 40 else None
     return PanelLayout(w, h, tuple(widgets), display, plate)

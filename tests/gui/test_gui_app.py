@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import gui_fixture  # noqa: E402
 
 from modular import plugins  # noqa: E402
+from modular.gui import rack as R  # noqa: E402
 from modular.gui.app import App  # noqa: E402
 from modular.patch import load  # noqa: E402
 
@@ -305,8 +306,7 @@ def test_status_scope_and_server_browser_on_panels(tmp_path):
         app._status_t = 0
         app.step()
         assert app._status["link"]["state"] == "connected"
-        x, y, w, h = app.models["guitest.Probe"].hp * 15, 0, 0, 0
-        lay = __import__("modular.gui.rack", fromlist=["x"]).panel_layout(app.models["guitest.Probe"])
+        lay = R.panel_layout(app.models["guitest.Probe"])
         dx, dy, dw, dh = lay.display
         sx, sy = app.to_screen((8 * 15 + dx, dy))
         region = pygame.surfarray.array3d(app.screen.subsurface((sx, sy, dw, dh)))
@@ -320,6 +320,26 @@ def test_status_scope_and_server_browser_on_panels(tmp_path):
         assert app.doc.spec("link").data["handle"] == "alice"
         key(app, pygame.K_z, CTRL)
         assert "handle" not in app.doc.spec("link").data
+    finally:
+        app.close()
+
+
+@pytest.mark.skipif("core.Scope" not in plugins.models(), reason="core.Scope not installed")
+def test_core_scope_draws_its_traces(tmp_path):
+    p = tmp_path / "scope.json"
+    p.write_text(json.dumps({"format": "modular-patch", "version": 1, "modules": [
+        {"id": "vco", "model": "core.VCO", "pos": [0, 0]},
+        {"id": "scope", "model": "core.Scope", "params": {"time": 0.01}, "pos": [8, 0]}],
+        "cables": [{"from": "vco.saw", "to": "scope.in1"}]}))
+    app = App(str(p), live=False, threaded=False)
+    try:
+        app.live.step_offline(100)
+        app.step()
+        lay = R.panel_layout(app.models["core.Scope"])
+        dx, dy, dw, dh = lay.display
+        sx, sy = app.to_screen((8 * 15 + dx, dy))
+        region = pygame.surfarray.array3d(app.screen.subsurface((sx, sy, dw, dh)))
+        assert (region[:, :, 1] > 150).sum() > 50, "the saw is drawn on the scope"
     finally:
         app.close()
 
@@ -353,6 +373,7 @@ def test_live_engine_keeps_running_through_edits(patch_file):
 
 def test_screenshot_command_writes_a_png(patch_file, tmp_path, modular_cmd, cli_env):
     out = tmp_path / "shot.png"
+    patch_file = Path(__file__).parent / "rack_demo.json"  # the README's screenshot
     env = dict(cli_env, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     r = subprocess.run(modular_cmd + ["gui", str(patch_file), "--screenshot", str(out), "--size", "800", "600"],
                        env=env, capture_output=True, text=True, timeout=120)
