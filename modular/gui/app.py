@@ -132,7 +132,28 @@ class App:
 
     # --- actions (toolbar, keys, menus) -----------------------------------------------
 
+    def quit(self) -> None:
+        self.running = False
+
+    def unless_unsaved(self, action, what: str) -> None:
+        """Run ``action`` now, or after asking when the patch has unsaved changes."""
+        if not self.doc.dirty:
+            action()
+            return
+        items = []
+        if self.doc.path:
+            def save_then():
+                if self.save_path(self.doc.path) is None:
+                    action()
+            items.append((f"Save, then {what}", save_then))
+        items += [(f"Discard changes and {what}", action), ("Cancel", lambda: None)]
+        w, h = self.size
+        self.overlay = Menu((w // 2 - 120, h // 3), items, self.size, title="The patch has unsaved changes")
+
     def new(self) -> None:
+        self.unless_unsaved(self._new, "start a new patch")
+
+    def _new(self) -> None:
         self.doc.new()
         self.live.replace(self.doc.patch)
         self.scroll = [0, 0]
@@ -163,6 +184,9 @@ class App:
         return None
 
     def ask_open(self) -> None:
+        self.unless_unsaved(self._ask_open, "open another")
+
+    def _ask_open(self) -> None:
         self.overlay = Prompt("Open patch", self.doc.path or os.getcwd() + os.sep, self.open_path, self.size)
 
     def ask_save_as(self) -> None:
@@ -255,7 +279,7 @@ class App:
 
     def handle(self, event) -> None:
         if event.type == pygame.QUIT:
-            self.running = False
+            self.unless_unsaved(self.quit, "quit")
             return
         if event.type in (pygame.KEYDOWN, pygame.KEYUP):
             self.mods = getattr(event, "mod", self.mods)
@@ -306,21 +330,26 @@ class App:
                 self.redo() if shift else self.undo()
             elif k == pygame.K_y:
                 self.redo()
-            elif k == pygame.K_d and self.hover is not None:
-                self.doc.duplicate(self.hover.module)
+            elif k == pygame.K_d and self._hovered() is not None:
+                self.doc.duplicate(self._hovered())
             elif k == pygame.K_q:
-                self.running = False
+                self.unless_unsaved(self.quit, "quit")
             return
         if k == pygame.K_ESCAPE and self.drag is not None:
             self.doc.cancel()
             self.drag = None
-        elif k in (pygame.K_DELETE, pygame.K_BACKSPACE) and self.hover is not None and self.drag is None:
-            self.doc.remove_module(self.hover.module)
+        elif k in (pygame.K_DELETE, pygame.K_BACKSPACE) and self._hovered() is not None and self.drag is None:
+            self.doc.remove_module(self._hovered())
             self.hover = None
         elif k in (pygame.K_RETURN, pygame.K_KP_ENTER):
             self.open_browser()
         elif k == pygame.K_F3:
             self.toggle_meter()
+
+    def _hovered(self) -> str | None:
+        """The id of the module under the mouse, if it still exists."""
+        h = self._hit(self.mouse)
+        return h.module if h is not None else None
 
     def _hit(self, pos) -> R.Hit | None:
         if not T.TOOLBAR_H <= pos[1] < self.size[1] - T.STATUS_H:

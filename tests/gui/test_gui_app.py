@@ -271,6 +271,25 @@ def test_save_open_new_with_the_file_prompt(app, tmp_path):
     assert engine_ids(app) == ["out", "vca", "vco"] and app.live.engine.get_param("vco", "freq") == 1.0
 
 
+def test_unsaved_changes_are_not_lost_without_asking(app):
+    drag(app, app.jack_screen("vco", "output", "saw"), app.jack_screen("vca", "input", "in"))
+    post(pygame.QUIT)
+    app.step()
+    assert app.running and app.overlay is not None
+    labels = [label for label, _ in app.overlay.items]
+    assert labels == ["Save, then quit", "Discard changes and quit", "Cancel"]
+    key(app, pygame.K_ESCAPE)
+    assert app.running and app.overlay is None
+    key(app, pygame.K_n, CTRL)
+    r = app.overlay.rect
+    click(app, (r.left + 20, r.top + 3 + 24 * 3 + 10))  # Cancel
+    assert len(app.doc.patch.modules) == 3
+    key(app, pygame.K_q, CTRL)
+    click(app, (app.overlay.rect.left + 20, app.overlay.rect.top + 3 + 24 + 10))  # save, then quit
+    assert not app.running and not app.doc.dirty
+    assert ("vco.saw", "vca.in") in [(c.src, c.dst) for c in load(app.doc.path).cables]
+
+
 def test_toolbar_buttons_and_cpu_meter(app):
     rects = {label: rect for rect, label, _ in app.toolbar()}
     click(app, rects["CPU meter"].center)
