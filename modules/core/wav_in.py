@@ -106,10 +106,12 @@ class WavIn(Module):
 
     def _info(self):
         path = self.data["path"]
+        if not os.path.exists(path):
+            self._fail(f"no such file (looked in {os.path.abspath(path)})")
+        if not os.path.isfile(path):
+            self._fail("not a file")
         try:
             info = sf.info(path)
-        except FileNotFoundError:
-            self._fail("no such file")
         except Exception as e:  # soundfile raises RuntimeError/LibsndfileError for bad files
             self._fail(str(e).strip() or type(e).__name__)
         if not 1 <= info.channels <= MAX_CHANNELS:
