@@ -77,8 +77,8 @@ class Clock(Module):
     params = (
         Param("bpm", 10.0, 600.0, 120.0, unit="BPM", label="Tempo"),
         Param("run", 0, 1, 1, label="Run", options=("stopped", "running")),
-        Param("mult", 1, 16, 2, unit="x", label="Multiply", integer=True),
-        Param("div", 1, 16, 2, unit="/", label="Divide", integer=True),
+        Param("mult", 1, 16, 2, label="Multiply (ticks per beat)", integer=True),
+        Param("div", 1, 16, 2, label="Divide (beats per tick)", integer=True),
     )
     inputs = (Input("run", "Run toggle"), Input("reset", "Reset"))
     outputs = (Output("clock", "Clock"), Output("mult", "Multiplied"), Output("div", "Divided"),
