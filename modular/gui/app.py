@@ -614,13 +614,19 @@ class App:
     def _tooltip_text(self) -> tuple[str, tuple] | None:
         d = self.drag
         h = R.Hit(d.module, "param", d.name) if d is not None and d.kind == "knob" else self.hover
-        if h is None or d is not None and d.kind != "knob" or h.kind == "panel":
+        if h is None or d is not None and d.kind != "knob":
             return None
         try:
             spec = self.doc.spec(h.module)
         except KeyError:
             return None
         cls = self.models[spec.model]
+        if h.kind == "panel":  # a module's status in full (the panel may have no room for it)
+            st = self._status.get(h.module)
+            if not st:
+                return None
+            lines = [f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}" for k, v in st.items()]
+            return "\n".join(lines), self.mouse
         pos = self.widget_screen(h.module, h.kind, h.name)
         if h.kind == "param":
             p = cls.params[cls.param_index(h.name)]
@@ -637,12 +643,15 @@ class App:
         if tip is None:
             return
         text, (x, y) = tip
-        t = font(17).render(text, True, T.TOOLTIP_FG)
-        box = pygame.Rect(0, 0, t.get_width() + 12, t.get_height() + 8)
+        lines = [font(17).render(line, True, T.TOOLTIP_FG) for line in text.split("\n")]
+        box = pygame.Rect(0, 0, max(t.get_width() for t in lines) + 12, sum(t.get_height() for t in lines) + 8)
         box.midbottom = (x, y - 22)
         box.clamp_ip(s.get_rect())
         pygame.draw.rect(s, T.TOOLTIP_BG, box, border_radius=4)
-        s.blit(t, (box.left + 6, box.top + 4))
+        ty = box.top + 4
+        for t in lines:
+            s.blit(t, (box.left + 6, ty))
+            ty += t.get_height()
 
     def _draw_bars(self, s) -> None:
         sw, sh = s.get_size()

@@ -402,3 +402,12 @@ def test_screenshot_command_writes_a_png(patch_file, tmp_path, modular_cmd, cli_
     r = subprocess.run(modular_cmd + ["gui", str(tmp_path / "nope.json"), "--screenshot", str(out)],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_status_of_a_crowded_panel_shows_on_hover(app, monkeypatch):
+    app._status = {"vca": {"state": "connected", "rtt_ms": 12.25}}
+    app._status_t = time.monotonic() + 60  # keep this status for the test
+    post(pygame.MOUSEMOTION, pos=app.panel_screen("vca"), rel=(0, 0), buttons=(0, 0, 0))
+    app.step()
+    text, _ = app._tooltip_text()
+    assert text == "state: connected\nrtt_ms: 12.2"
