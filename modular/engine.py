@@ -46,7 +46,8 @@ class Engine:
     def _compile(g: Graph):
         run = dispatch.runner(g.classes)
         # Compile (or load from the cache) now, not in the first real-time block.
-        run(0, g.ops, g.pool, g.state, g.mem, g.params, g.ctx, g.delays, np.zeros(len(g.modules), np.int64), False)
+        run(0, g.ops, g.pool, g.state, g.mem, g.params, g.ctx, g.delays, np.zeros(len(g.modules), np.int64), False,
+            g.scratch)
         return run
 
     # --- live edits ------------------------------------------------------------------
@@ -170,14 +171,14 @@ class Engine:
         g = self.graph
         if not self._host:
             self._run(nblocks, g.ops, g.pool, g.state, g.mem, g.params, g.ctx, g.delays,
-                      self._meter_cycles, self.metering)
+                      self._meter_cycles, self.metering, g.scratch)
             self.frame += nblocks * self.block
         else:
             for _ in range(nblocks):
                 for m in self._host:
                     m.before_block(self.frame)
                 self._run(1, g.ops, g.pool, g.state, g.mem, g.params, g.ctx, g.delays,
-                          self._meter_cycles, self.metering)
+                          self._meter_cycles, self.metering, g.scratch)
                 for m in self._host:
                     m.after_block(self.frame)
                 self.frame += self.block

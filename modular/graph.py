@@ -46,6 +46,7 @@ class Graph:
     delay_buffer: dict[tuple[str, str], int]  # (module id, output) -> its one-block-late copy
     channels: dict[str, int]
     slices: dict[str, tuple[int, int, int, int, int]]  # id -> state off, len, mem off, len, param off
+    scratch: np.ndarray  # float64, shared by every kernel that asks for scratch
 
     @property
     def sample_rate(self) -> float:
@@ -221,6 +222,7 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
             params[:, po + i] = p.clamp(spec_params.get(p.name, p.default))
         m.init(sr, bs)
 
+    scratch = np.zeros(max([1] + [int(m.scratch_size(sr, bs)) for m in instances.values()]), np.float64)
     delays = np.array([(output_buffer[k], b, out_ch[k]) for k, b in delay_buf.items()], np.int64).reshape(-1, 3)
     ctx = np.zeros(CTX_SIZE, np.float64)
     ctx[CTX_SAMPLE_RATE] = sr
@@ -241,4 +243,5 @@ def build(patch: Patch, sample_rate: int | None = None, block: int | None = None
         delay_buffer=delay_buf,
         channels=channels,
         slices=slice_of,
+        scratch=scratch,
     )

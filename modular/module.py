@@ -216,6 +216,14 @@ class Module:
     def state_size(self, sample_rate: float, block: int) -> int:
         return self.state_per_channel * MAX_CHANNELS + self.state_fixed
 
+    def scratch_size(self, sample_rate: float, block: int) -> int:
+        """Float64 scratch values the kernel needs within one block (per-sample
+        coefficients and the like). Non-zero: the kernel takes one more argument,
+        ``scratch``, after ``ctx``: a float64 array shared by every module, so its
+        contents are undefined when the kernel starts. Keeping working arrays out of
+        the state keeps a large patch's memory traffic small."""
+        return 0
+
     def memory_size(self, sample_rate: float, block: int) -> int:
         """Float32 values of memory (delay lines, tables, host rings)."""
         return 0

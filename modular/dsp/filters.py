@@ -106,10 +106,10 @@ def svf_block(inp, cutoff, lin_fm, out_lp, out_hp, state, work, freq_p0, freq_p1
     for i in range(n):
         kk[i] = 1.0 / clamp(ramp(q_p0, q_p1, i, n), Q_MIN, Q_MAX)
     for c0 in range(0, nch, 2):
-        c1 = c0 + 1 if c0 + 1 < nch else c0  # odd count: the last channel runs twice,
-        two = c1 != c0                       # once for real and once discarded
-        for j in range(2):
-            c = c0 + j if two or j == 0 else c0
+        c1 = c0 + 1 if c0 + 1 < nch else c0  # odd count: the last channel runs alone
+        two = c1 != c0
+        for j in range(2 if two else 1):
+            c = c0 + j
             cut = cutoff[row(cutoff, c)]
             lin = lin_fm[row(lin_fm, c)]
             o1 = w1[j]
@@ -131,6 +131,10 @@ def svf_block(inp, cutoff, lin_fm, out_lp, out_hp, state, work, freq_p0, freq_p1
                     o3[i] = a3
         r0 = row(inp, c0)
         r1 = row(inp, c1)
+        if not two:
+            _svf_single(inp[r0], out_lp, out_hp, state[c0], w1[0], w2[0], w3[0], kk, c0, do_lp, do_hp,
+                        use_drive, drive_p0, drive_p1)
+            continue
         x1 = state[c0, 0]
         x2 = state[c0, 1]
         y1 = state[c1, 0]
@@ -173,6 +177,29 @@ def svf_block(inp, cutoff, lin_fm, out_lp, out_hp, state, work, freq_p0, freq_p1
         if two:
             state[c1, 0] = y1
             state[c1, 1] = y2
+
+
+@njit(**JIT)
+def _svf_single(x, out_lp, out_hp, st, a1s, a2s, a3s, kk, c, do_lp, do_hp, use_drive, drive_p0, drive_p1):
+    """The recursion for one channel alone (a mono filter, or the odd one out)."""
+    n = x.shape[0]
+    x1 = st[0]
+    x2 = st[1]
+    for i in range(n):
+        u = x[i]
+        if use_drive:
+            u = drive_clip(u, ramp(drive_p0, drive_p1, i, n))
+        v3 = u - x2
+        v1 = a1s[i] * x1 + a2s[i] * v3
+        v2 = x2 + a2s[i] * x1 + a3s[i] * v3
+        x1 = 2.0 * v1 - x1
+        x2 = 2.0 * v2 - x2
+        if do_lp:
+            out_lp[c, i] = v2
+        if do_hp:
+            out_hp[c, i] = u - kk[i] * v1 - v2
+    st[0] = x1
+    st[1] = x2
 
 
 @njit(**INLINE)

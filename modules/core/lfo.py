@@ -13,12 +13,12 @@ S = LFO_STATE_SIZE
 
 
 @kernel
-def lfo_kernel(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, p0, p1, state, mem, nch, ctx):
+def lfo_kernel(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, p0, p1, state, mem, nch, ctx, scratch):
     n = freq.shape[1]
     phase = state[:MAX_CHANNELS][:nch]
-    st = state[MAX_CHANNELS: MAX_CHANNELS * (S + 1)].reshape((MAX_CHANNELS, S))[:nch]
-    w = state[MAX_CHANNELS * (S + 1): MAX_CHANNELS * (S + 1) + LFO_WORK_ROWS * MAX_CHANNELS * n]
-    work = w.reshape((LFO_WORK_ROWS, MAX_CHANNELS, n))  # full rows: a sliced view would lose C layout
+    st = state[MAX_CHANNELS:].reshape((MAX_CHANNELS, S))[:nch]
+    # All 16 rows, not [:, :nch]: a view sliced in the middle would lose its C layout.
+    work = scratch[: LFO_WORK_ROWS * MAX_CHANNELS * n].reshape((LFO_WORK_ROWS, MAX_CHANNELS, n))
     lfo_block(freq, reset, clock, sin_out, tri_out, saw_out, sqr_out, phase, st, work,
               p0[0], p1[0], p1[1], p1[2] > 0.5, ctx[0])
 
@@ -39,5 +39,7 @@ class LFO(Module):
     finite_outputs = True
     skips_unconnected = True
 
-    def state_size(self, sample_rate, block):
-        return MAX_CHANNELS * (S + 1) + LFO_WORK_ROWS * MAX_CHANNELS * block
+    state_per_channel = S + 1  # the phase, then the rest
+
+    def scratch_size(self, sample_rate, block):
+        return LFO_WORK_ROWS * MAX_CHANNELS * block

@@ -14,10 +14,10 @@ S = SVF_STATE_SIZE
 
 
 @kernel
-def vcf_kernel(inp, cutoff, fm, lp, hp, p0, p1, state, mem, nch, ctx):
+def vcf_kernel(inp, cutoff, fm, lp, hp, p0, p1, state, mem, nch, ctx, scratch):
     n = inp.shape[1]
-    st = state[: MAX_CHANNELS * S].reshape((MAX_CHANNELS, S))[:nch]
-    work = state[MAX_CHANNELS * S: MAX_CHANNELS * S + SVF_WORK_ROWS * 2 * n].reshape((SVF_WORK_ROWS, 2, n))
+    st = state.reshape((MAX_CHANNELS, S))[:nch]
+    work = scratch[: SVF_WORK_ROWS * 2 * n].reshape((SVF_WORK_ROWS, 2, n))
     svf_block(inp, cutoff, fm, lp, hp, st, work, p0[0], p1[0], p0[1], p1[1], p0[2], p1[2], p0[3], p1[3], ctx[0])
 
 
@@ -37,6 +37,7 @@ class VCF(Module):
     kernel = vcf_kernel
     finite_outputs = True  # the SVF guards its inputs and state against NaN and blow-up
     skips_unconnected = True
+    state_per_channel = S
 
-    def state_size(self, sample_rate, block):
-        return MAX_CHANNELS * S + SVF_WORK_ROWS * 2 * block
+    def scratch_size(self, sample_rate, block):
+        return SVF_WORK_ROWS * 2 * block

@@ -18,10 +18,10 @@ S = VCO_STATE_SIZE
 
 
 @kernel
-def vco_kernel(pitch, fm, pw_in, sync, sin_out, tri_out, saw_out, sqr_out, p0, p1, state, mem, nch, ctx):
+def vco_kernel(pitch, fm, pw_in, sync, sin_out, tri_out, saw_out, sqr_out, p0, p1, state, mem, nch, ctx, scratch):
     n = pitch.shape[1]
-    st = state[: MAX_CHANNELS * S].reshape((MAX_CHANNELS, S))[:nch]
-    work = state[MAX_CHANNELS * S: MAX_CHANNELS * S + VCO_WORK_ROWS * n].reshape((VCO_WORK_ROWS, n))
+    st = state.reshape((MAX_CHANNELS, S))[:nch]
+    work = scratch[: VCO_WORK_ROWS * n].reshape((VCO_WORK_ROWS, n))
     vco_block(pitch, fm, pw_in, sync, sin_out, tri_out, saw_out, sqr_out, st, work,
               p0[0], p1[0], p0[1], p1[1], p0[2], p1[2], p0[3], p1[3], int(p1[4]), ctx[0])
 
@@ -43,6 +43,7 @@ class VCO(Module):
     kernel = vco_kernel
     finite_outputs = True
     skips_unconnected = True
+    state_per_channel = S
 
-    def state_size(self, sample_rate, block):
-        return MAX_CHANNELS * S + VCO_WORK_ROWS * block
+    def scratch_size(self, sample_rate, block):
+        return VCO_WORK_ROWS * block
