@@ -148,6 +148,12 @@ def cmd_gui(args) -> int:
     return gui_main(args.patch, args.screenshot, use_card=not args.no_audio, size=tuple(args.size))
 
 
+def cmd_impair(args) -> int:
+    from .net.impair import main as impair_main
+
+    return impair_main(args.impair_args)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modular", description="A modular patch engine in the style of VCV Rack.")
     ap.add_argument("--version", action="version", version=f"modular {_version()}")
@@ -180,12 +186,20 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--size", type=_positive(int), nargs=2, default=[1280, 800], metavar=("W", "H"),
                     help="window size in pixels (default 1280 800)")
     sp.set_defaults(func=cmd_gui)
+
+    # its arguments are modular.net.impair's own (main() hands them over untouched)
+    sp = sub.add_parser("impair", add_help=False, help="UDP relay that loses, delays and reorders datagrams "
+                        "(modular impair --help)")
+    sp.set_defaults(func=cmd_impair, impair_args=[])
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     from .patch import PatchError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["impair"]:
+        return cmd_impair(argparse.Namespace(impair_args=argv[1:]))
     ap = parser()
     args = ap.parse_args(argv)
     if not getattr(args, "func", None):

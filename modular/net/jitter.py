@@ -20,7 +20,10 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
   statistics, as Jamulus' auto jitter buffer does. It grows at once when frames
   start arriving later, and shrinks only after ``shrink_after`` seconds of needing less.
 
-Moving O skips samples (shrink) or replays held ones (grow). Depth is capped at
+Moving O skips samples (shrink) or replays held ones (grow). A CV stream in auto mode
+never shrinks: skipping would cut samples out of it (a gate, a step of a ramp), so its
+depth only grows, up to what the worst delay seen needed; a fixed depth set lower does
+shrink it. Depth is capped at
 ``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
 missing at playout are concealed (audio fades out and back in, CV holds its last value)
 and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
@@ -228,6 +231,8 @@ class JitterBuffer:
             # skip only samples that are here: never past what has arrived, or the
             # frames still in flight would come late
             skip = min(offset - want, self._newest_end - self.playout - self.block)
+            if self.cv and self.mode == AUTO:
+                skip = 0  # CV is never cut short on the buffer's own initiative: only a fixed depth does that
             if self._off_target_for > shrink_hold and skip > 0:
                 self.playout += skip
                 self.adjustments += 1
@@ -282,7 +287,9 @@ class JitterBuffer:
         not by max_depth (which bounds what the statistics may ask for): skipping late
         data would break the CV, and the shrink logic takes the depth back later."""
         p = self.playout
-        return self._newest_end < p + n and self.clock + n - p <= self._max_wait
+        # the wait is measured above the least lateness: lateness itself also holds the
+        # arbitrary difference between the two ends' timelines (a peer that started later)
+        return self._newest_end < p + n and self.clock + n - p - self._base <= self._max_wait
 
     def _dropout(self, missing: bool):
         """Count each run of blocks with missing samples once: one audible glitch."""

@@ -10,12 +10,19 @@ and writes what the cores produce. Other threads talk to it only through ``call`
 from __future__ import annotations
 
 import collections
+import os
 import selectors
 import socket
 import threading
 import time
 
 POLL = 0.001  # seconds: how long queued audio can wait before the loop looks at it
+# SCHED_FIFO priority of the loop, when allowed: above ordinary processes, below the audio
+# thread (modular/io/realtime.py: clock 5, housekeeping 1; JACK's clients run higher).
+# Under load an ordinary-priority thread is preempted while it holds the GIL, which
+# stalls the audio callback and delays what the network must send; the loop sleeps in
+# select() between short bursts of work, so it never hogs a core.
+PRIORITY = 3
 
 
 class NetThread:
@@ -88,6 +95,10 @@ class NetThread:
         self._wake_w.close()
 
     def _run(self):
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PRIORITY))  # this thread only (Linux)
+        except (AttributeError, OSError):
+            pass
         while not self._stop.is_set():
             now = self.clock()
             deadline = min((t.next_deadline for t in self.transports), default=now + 0.1)

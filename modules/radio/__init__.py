@@ -1,0 +1,7 @@
+"""The radio plugin: network modules. Server and Client are a duplex link between two patches."""
+
+from modular.module import Plugin
+
+from .link import Client, Server
+
+plugin = Plugin("radio", name="Radio", models=[Server, Client])
