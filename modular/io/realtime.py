@@ -169,11 +169,13 @@ class Runner:
         engine = self.engine
         bs = engine.block
         sink_list = sinks(engine)
+        # Modules that take the card's input (core.AudioIn): then the stream is duplex.
+        sources = [m for m in engine.graph.modules if hasattr(m, "write_input")]
         scratch = np.zeros((bs * 64, 2), np.float32)
         finished = threading.Event()
 
-        def callback(outdata, frames, time_info, status):
-            if status.output_underflow:
+        def play(outdata, frames, status, indata=None):
+            if status.output_underflow or status.input_overflow:
                 report.underflows += 1
                 report.underflow_frames.append(engine.frame)
             if self._done():
@@ -182,6 +184,9 @@ class Runner:
                 raise sd.CallbackStop
             nblocks = max(1, frames // bs)
             start = engine.frame
+            if indata is not None:
+                for m in sources:
+                    m.write_input(start, indata)
             t = time.perf_counter()
             engine.process(nblocks)
             report.worst_block_ms = max(report.worst_block_ms, (time.perf_counter() - t) * 1e3 / nblocks)
@@ -189,6 +194,11 @@ class Runner:
             mix_into(sink_list, start, buf)
             outdata[:] = buf
 
-        with sd.OutputStream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
-                             callback=callback, device=self.device, latency="low"):
+        if sources:
+            stream = sd.Stream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
+                               callback=lambda i, o, f, t, s: play(o, f, s, i), device=self.device, latency="low")
+        else:
+            stream = sd.OutputStream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
+                                     callback=lambda o, f, t, s: play(o, f, s), device=self.device, latency="low")
+        with stream:
             self._housekeep(recorder, lambda: not finished.is_set())
