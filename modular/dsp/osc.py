@@ -290,6 +290,39 @@ def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
         pt = st[3]
         pw_ = st[4]
         pq = st[5]
+        if sync_mode == SYNC_OFF and st[1] == 0.0 and not do_sin and not do_tri and not use_fm:
+            # The common case in a big patch: saw and/or pulse, running forward, no sync,
+            # no FM. The same arithmetic as below, with nothing else in the loop.
+            for i in range(n):
+                s = steps[i]
+                pw = pws[i]
+                q = p + s  # unwrapped
+                yw = pw_
+                yq = pq
+                cw = 0.0
+                cq = 0.0
+                if q >= 1.0:
+                    a = (1.0 - p) / s
+                    yw -= 2.0 * blep_before(a)
+                    cw = -2.0 * blep_after(a)
+                    yq += 2.0 * blep_before(a)
+                    cq = 2.0 * blep_after(a)
+                if do_sqr:
+                    u = _cross_fwd(p, q, pw)
+                    if u >= 0.0:
+                        yq -= 2.0 * blep_before(u)
+                        cq -= 2.0 * blep_after(u)
+                p = q - 1.0 if q >= 1.0 else q
+                pw_ = 2.0 * p - 1.0 + cw
+                pq = (1.0 if p < pw else -1.0) + cq
+                if do_saw:
+                    out_saw[c, i] = 5.0 * yw
+                if do_sqr:
+                    out_sqr[c, i] = 5.0 * yq
+            st[0] = p
+            st[4] = pw_
+            st[5] = pq
+            continue
         for i in range(n):
             s = steps[i]
             pw = pws[i]
