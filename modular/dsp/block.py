@@ -42,3 +42,14 @@ def finite(x):
     """x, or 0 for NaN and ±inf (so one bad input cannot poison a filter's state)."""
     return x if x - x == 0.0 else 0.0
 
+
+
+@njit(**INLINE)
+def constant(a):
+    """True when every sample of the 1-D block ``a`` equals the first: a control signal
+    that did not move (an unpatched input, a Const), so per-sample work can be done once."""
+    first = a[0]
+    same = True
+    for i in range(a.shape[0]):
+        same &= a[i] == first
+    return same

@@ -16,7 +16,7 @@ import math
 from numba import njit
 
 from modular.dsp.approx import MAX_PREWARP, exp2, soft_clip, tan_pade
-from modular.dsp.block import INLINE, JIT, clamp, ramp, row
+from modular.dsp.block import constant, INLINE, JIT, clamp, ramp, row
 
 C4 = 261.6256
 SVF_STATE_SIZE = 2
@@ -115,7 +115,16 @@ def svf_block(inp, cutoff, lin_fm, out_lp, out_hp, state, work, freq_p0, freq_p1
             o1 = w1[j]
             o2 = w2[j]
             o3 = w3[j]
-            if use_lin:
+            if use_lin and freq_p0 == freq_p1 and constant(cut):
+                # Cutoff CV and knob still: the exponential is the same for every sample.
+                base = C4 * exp2(freq_p1 + cut[0])
+                for i in range(n):
+                    f = base + ramp(lin_p0, lin_p1, i, n) * lin[i]
+                    a1, a2, a3 = svf_coefs(prewarp(f, pi_over_sr), kk[i])
+                    o1[i] = a1
+                    o2[i] = a2
+                    o3[i] = a3
+            elif use_lin:
                 for i in range(n):
                     f = C4 * exp2(ramp(freq_p0, freq_p1, i, n) + cut[i]) + ramp(lin_p0, lin_p1, i, n) * lin[i]
                     a1, a2, a3 = svf_coefs(prewarp(f, pi_over_sr), kk[i])

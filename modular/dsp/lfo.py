@@ -27,7 +27,7 @@ import math
 from numba import njit
 
 from modular.dsp.approx import exp2, sin2pi
-from modular.dsp.block import INLINE, JIT, clamp, ramp, row
+from modular.dsp.block import constant, INLINE, JIT, clamp, ramp, row
 from modular.dsp.triggers import schmitt
 
 LFO_BASE = 2.0  # Hz at 0 V
@@ -60,8 +60,14 @@ def lfo_block(freq_cv, reset, clock, out_sin, out_tri, out_saw, out_sqr, phase, 
     phases = work[1]
     for c in range(nch):
         rf = row(freq_cv, c)
-        for i in range(n):
-            steps[c, i] = clamp(base * exp2(ramp(freq_p0, freq_p1, i, n) + freq_cv[rf, i]), 0.0, MAX_STEP)
+        if freq_p0 == freq_p1 and constant(freq_cv[rf]):
+            # Rate knob and CV still (the usual case): one exponential for the block.
+            step = clamp(base * exp2(freq_p1 + freq_cv[rf, 0]), 0.0, MAX_STEP)
+            for i in range(n):
+                steps[c, i] = step
+        else:
+            for i in range(n):
+                steps[c, i] = clamp(base * exp2(ramp(freq_p0, freq_p1, i, n) + freq_cv[rf, i]), 0.0, MAX_STEP)
     # Most LFOs have neither clock nor reset patched: then each phase is a plain running
     # sum, and running all channels side by side (SIMD across channels) hides the
     # latency of the sum, several times faster than the edge-checking loop.
