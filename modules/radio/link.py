@@ -83,6 +83,13 @@ def _warm_up(block, sample_rate, cv):
             ep.receive(out)
             ep.send(k * block, blk)
         ep.receive(out)
+    from modular.net import kernels
+
+    stamp, hist = np.full(16, -1, np.int64), np.zeros(1024, np.float64)
+    kernels.forget(stamp, 15, 0, 4)  # the paths the few frames above did not take
+    kernels.hist_shift(hist, 1)
+    kernels.hist_shift(hist, -1)
+    kernels.hist_quantile(hist, 0.5)
 
 
 def _port(value, key="port", allow_zero=False):
