@@ -2,6 +2,7 @@
 
 from modular.module import Plugin
 
+from .delay import RadioDelay
 from .link import Client, Server
 
-plugin = Plugin("radio", name="Radio", models=[Server, Client])
+plugin = Plugin("radio", name="Radio", models=[Server, Client, RadioDelay])
