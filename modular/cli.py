@@ -154,6 +154,33 @@ def cmd_impair(args) -> int:
     return impair_main(args.impair_args)
 
 
+def cmd_server(args) -> int:
+    from .server.app import run
+
+    return run(args)
+
+
+def cmd_streams(args) -> int:
+    from .server.client import list_streams
+
+    try:
+        entries = list_streams(args.server, args.tag, timeout=args.timeout)
+    except ValueError as exc:
+        return _fail(str(exc))
+    except (TimeoutError, OSError) as exc:
+        print(f"modular streams: no answer from {args.server}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([{"handle": e.handle, "tags": list(e.tags), "listeners": e.listeners} for e in entries]))
+    elif not entries:
+        print(f"no live handles on {args.server}")
+    else:
+        width = max(len(e.handle) for e in entries)
+        for e in entries:
+            print(f"{e.handle:<{width}}  {e.listeners:>4} listening  {' '.join(e.tags)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modular", description="A modular patch engine in the style of VCV Rack.")
     ap.add_argument("--version", action="version", version=f"modular {_version()}")
@@ -186,6 +213,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--size", type=_positive(int), nargs=2, default=[1280, 800], metavar=("W", "H"),
                     help="window size in pixels (default 1280 800)")
     sp.set_defaults(func=cmd_gui)
+
+    from .server.app import add_arguments as _server_arguments
+
+    sp = sub.add_parser("server", help="the radio server: handles, listeners, relay (GET /api/streams)")
+    _server_arguments(sp)
+    sp.set_defaults(func=cmd_server)
+
+    sp = sub.add_parser("streams", help="live handles on a radio server (over the protocol)")
+    sp.add_argument("--server", required=True, metavar="HOST:PORT")
+    sp.add_argument("--tag", default="", help="only handles with this tag")
+    sp.add_argument("--timeout", type=_positive(float), default=3.0, metavar="S")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_streams)
 
     # its arguments are modular.net.impair's own (main() hands them over untouched)
     sp = sub.add_parser("impair", add_help=False, help="UDP relay that loses, delays and reorders datagrams "
