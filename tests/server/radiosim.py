@@ -3,6 +3,8 @@ under a virtual clock: deterministic for a seed."""
 
 from __future__ import annotations
 
+import collections
+
 from modular.net.simlink import Impairment, SimLink
 from modular.net.udp import deterministic_rng
 from modular.server.client import RadioPeer
@@ -29,6 +31,7 @@ class RadioNet:
         self.by_addr: dict = {}
         self.inject: list = []  # (datagram, addr) delivered to the server at the next step
         self.server_down = False
+        self.captured = collections.deque(maxlen=512)  # recent peer -> server datagrams
 
     def add(self, name: str, impairment: Impairment | None = None, **options) -> SimPeer:
         i = len(self.peers)
@@ -49,6 +52,7 @@ class RadioNet:
         for sp in self.peers:
             for d in sp.peer.take_datagrams():
                 if not sp.cut:
+                    self.captured.append(d)
                     sp.link.ab.send(d, now)
         for d, addr in self.server.take_datagrams():
             sp = self.by_addr.get(addr)
