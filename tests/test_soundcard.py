@@ -12,18 +12,6 @@ from tests.helpers import ROOT, peak_hz
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd2 is not installed")
 
 
-@pytest.fixture
-def jack_dummy():
-    name = f"modular-test-{time.monotonic_ns()}"
-    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    assert proc.poll() is None, "jackd did not start"
-    yield name
-    proc.terminate()
-    proc.wait(10)
-
-
 def test_run_plays_on_the_card_in_real_time(jack_dummy, tmp_path, modular_cmd, cli_env):
     env = dict(cli_env, JACK_DEFAULT_SERVER=jack_dummy, JACK_NO_START_SERVER="1")
     rec = tmp_path / "card.wav"

@@ -16,7 +16,7 @@ import math
 from numba import njit
 
 from modular.dsp.approx import MAX_PREWARP, exp2, soft_clip, tan_pade
-from modular.dsp.block import constant, INLINE, JIT, clamp, ramp, row
+from modular.dsp.block import INLINE, JIT, clamp, constant, ramp, row
 
 C4 = 261.6256
 SVF_STATE_SIZE = 2

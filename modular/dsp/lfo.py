@@ -27,22 +27,14 @@ import math
 from numba import njit
 
 from modular.dsp.approx import exp2, sin2pi
-from modular.dsp.block import constant, INLINE, JIT, clamp, ramp, row
+from modular.dsp.block import JIT, clamp, constant, ramp, row
+from modular.dsp.osc import tri_wave
 from modular.dsp.triggers import schmitt
 
 LFO_BASE = 2.0  # Hz at 0 V
 LFO_STATE_SIZE = 6
 LFO_WORK_ROWS = 2
 MAX_STEP = 0.45
-
-
-@njit(**INLINE)
-def tri_wave(p):
-    if p < 0.25:
-        return 4.0 * p
-    if p < 0.75:
-        return 2.0 - 4.0 * p
-    return 4.0 * p - 4.0
 
 
 @njit(**JIT)

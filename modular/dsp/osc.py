@@ -33,7 +33,8 @@ SYNC_OFF, SYNC_HARD, SYNC_SOFT = 0, 1, 2
 
 
 @njit(**INLINE)
-def _tri(p):
+def tri_wave(p):
+    """The triangle at phase p in ±1: 0 at p = 0, +1 at 0.25, -1 at 0.75."""
     if p < 0.25:
         return 4.0 * p
     if p < 0.75:
@@ -173,7 +174,7 @@ def vco_tick(st, step, pw, sync_at, sync_mode):
         if sync_mode == SYNC_HARD:
             # Reset to phase 0: every wave jumps to its value there and takes its slope there.
             js = -sin2pi(p)
-            jt = -_tri(p)
+            jt = -tri_wave(p)
             jw = -1.0 - (2.0 * p - 1.0)
             jq = 1.0 - (1.0 if p < pw else -1.0)
             ds = 2.0 * math.pi * (1.0 - _cos2pi(p)) * s
@@ -210,7 +211,7 @@ def vco_tick(st, step, pw, sync_at, sync_mode):
     out_w = st[4]
     out_q = st[5]
     st[2] = sin2pi(p) + cs
-    st[3] = _tri(p) + ct + t
+    st[3] = tri_wave(p) + ct + t
     st[4] = 2.0 * p - 1.0 + cw + w
     st[5] = (1.0 if p < pw else -1.0) + cq + r
     return out_s, out_t, out_w, out_q
@@ -450,7 +451,7 @@ def vco_block(pitch, fm, pw_cv, sync, out_sin, out_tri, out_saw, out_sqr, state,
                 if do_sin:
                     ps = sin2pi(p)
                 if do_tri:
-                    pt = _tri(p) + ct
+                    pt = tri_wave(p) + ct
                 pw_ = 2.0 * p - 1.0 + cw
                 pq = (1.0 if p < pw else -1.0) + cq
             else:

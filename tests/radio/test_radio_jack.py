@@ -4,7 +4,6 @@ the network thread and an echoing Server in another process keep the link busy."
 
 import json
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -28,18 +27,6 @@ def streaming_client(port):
                        ("out", "core.AudioOut")],
                       [("vco.sin", "link.in1"), ("lfo.sin", "link.in2"),
                        ("link.out1", "out.left"), ("link.out2", "out.right")])
-
-
-@pytest.fixture
-def jack_dummy():
-    name = f"modular-radio-{time.monotonic_ns()}"
-    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    assert proc.poll() is None, "jackd did not start"
-    yield name
-    proc.terminate()
-    proc.wait(10)
 
 
 def test_client_on_jack_misses_no_callback(jack_dummy, tmp_path, modular_cmd, cli_env):
