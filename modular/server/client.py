@@ -479,6 +479,16 @@ def parse_address(server: str, default_port: int = DEFAULT_PORT) -> tuple[str, i
     return host, p
 
 
+def _big_buffers(sock, size: int = 4 << 20):
+    """Room for bursts: a full receive buffer drops datagrams, which KCP turns into
+    retransmission delays (the kernel caps this at net.core.rmem_max)."""
+    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, size)
+        except OSError:
+            pass
+
+
 class RadioSocket:
     """A RadioPeer on its own UDP socket, run by the caller: ``poll(timeout)`` reads,
     ticks, sends and returns the events. For tools, tests and benchmarks."""
@@ -488,6 +498,7 @@ class RadioSocket:
         family, _, _, _, addr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
         self.clock = clock
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        _big_buffers(self.sock)
         self.sock.connect(addr)
         self.sock.setblocking(False)
         self.peer = RadioPeer(clock(), **peer_options)
@@ -598,6 +609,7 @@ class RadioTransport:
         self.net = net
         family, _, _, _, addr = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        _big_buffers(self.sock)
         self.sock.connect(addr)
         self.sock.setblocking(False)
         net.selector.register(self.sock, selectors.EVENT_READ, (self, self.sock))

@@ -1,0 +1,274 @@
+"""Radio fan-out through the server on loopback (issue 5's acceptance benchmark).
+
+One broadcaster (16 CV channels, float32, and 2 audio channels, int16, block by block in
+real time) registers a handle on a `modular server` process; N lightweight protocol
+listeners (no engine) subscribe, and each answers every CV block with a 2-channel int16
+return stamped with the position it answers. Broadcaster and listeners run in this
+process (one selector loop); the server in its own.
+
+Per N, one JSON line:
+    {"bench": "radio_fanout", "listeners": N, "server_cpu_cores": ..., "underruns": ...,
+     "p99_ms": ..., ...}
+
+- server_cpu_cores: the server process's user+system CPU seconds per wall second.
+- p99_ms: one-way latency broadcaster -> listener of the CV blocks (send to arrival,
+  one clock), 99th percentile over all listeners.
+- underruns: CV blocks that reached a listener later than their playout time (send time
+  + --buffer-ms) or never, summed over listeners; return_underruns: returns that reached
+  the broadcaster later than send time + 2 x --buffer-ms, or never.
+- bench_cpu_cores: this process (broadcaster + all listeners): when it is saturated, the
+  listeners, not the server, are what is late.
+
+    python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
+                                      [--transport udp|tcp] [--buffer-ms 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from modular.net import wire  # noqa: E402
+from modular.net.framing import StreamDecoder, frame  # noqa: E402
+from modular.server.client import BroadcastFrame, RadioSocket, ReturnFrame, StreamSpec  # noqa: E402
+
+SR = 48000
+CV = StreamSpec(1, 16, cv=True)
+AUDIO = StreamSpec(2, 2, cv=False, encoding=wire.Encoding.INT16)
+RETURN = StreamSpec(1, 2, cv=False, encoding=wire.Encoding.INT16, answers=1)
+_FRAME = struct.Struct(">HBBIqBBH")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def start_server():
+    exe = Path(sys.executable).parent / "modular"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "modular.cli"]
+    proc = subprocess.Popen(cmd + ["server", "--port", "0", "--http-port", "-1", "--host", "127.0.0.1",
+                                   "--max-sessions", "2048"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().split()
+    return proc, int(line[3]), int(line[5])
+
+
+class TcpListener:
+    """A protocol listener over the TCP carrier, parsing only frame headers."""
+
+    def __init__(self, port, index, block):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.dec = StreamDecoder()
+        self.sock.sendall(frame(wire.encode(wire.Hello(index + 1, SR, block, f"l{index}"))))
+        self.sock.sendall(frame(wire.encode(wire.Subscribe(1, "fanout"))) + frame(wire.encode(RETURN.info())))
+        self.sock.setblocking(False)
+        self.payload = bytes(2 * block * 2)
+        self.block = block
+        self.seq = 0
+        self.out = bytearray()
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def read(self, now, on_cv):
+        while True:
+            try:
+                data = self.sock.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not data:
+                break
+            for m in self.dec.feed(data):
+                if m[3] == wire.MsgType.FRAME:
+                    stream, flags, enc, seq, pos, ch, _r, n = _FRAME.unpack_from(m, 4)
+                    if stream == 1:
+                        on_cv(pos, now)
+                        self.out += frame(wire.header(wire.MsgType.FRAME) + _FRAME.pack(
+                            1, wire.FLAG_RESPONSE, wire.Encoding.INT16, self.seq, pos, 2, 0, self.block) + self.payload)
+                        self.seq += 1
+        if self.out:
+            try:
+                k = self.sock.send(self.out)
+                del self.out[:k]
+            except (BlockingIOError, InterruptedError):
+                pass
+
+    def service(self, now):
+        pass
+
+    def close(self):
+        self.sock.close()
+
+
+class UdpListener:
+    """A protocol listener over KCP (RadioPeer on its own socket)."""
+
+    def __init__(self, port, index, block):
+        self.rs = RadioSocket(("127.0.0.1", port), name=f"l{index}", block=block)
+        self.rs.peer.subscribe("fanout", returns=(RETURN,))
+        self.ret = np.zeros((2, block), np.float32)
+
+    def fileno(self):
+        return self.rs.fileno()
+
+    def read(self, now, on_cv):
+        self.rs.read()
+        for e in self.rs.peer.events():
+            if type(e) is BroadcastFrame and e.frame.stream == 1:
+                on_cv(e.frame.position, e.arrival)
+                self.rs.peer.send_return(1, e.frame.position, self.ret, now)
+        self.rs.flush()
+
+    def service(self, now):
+        if now >= self.rs.peer.next_deadline:
+            self.rs.service()
+
+    def close(self):
+        self.rs.close()
+
+
+def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, warmup: float = 1.5) -> dict:
+    proc, port, tcp_port = start_server()
+    listeners = []
+    try:
+        b = RadioSocket(("127.0.0.1", port), name="broadcaster", block=block)
+        b.peer.register("fanout", b"bench-token", ("bench",), (CV, AUDIO))
+        end = time.monotonic() + 5
+        while not b.peer.registered and time.monotonic() < end:
+            b.poll(0.01)
+        cls = TcpListener if transport == "tcp" else UdpListener
+        listeners = [cls(tcp_port if transport == "tcp" else port, i, block) for i in range(n)]
+        sel = selectors.DefaultSelector()
+        for i, l in enumerate(listeners):
+            sel.register(l, selectors.EVENT_READ, i)
+        sel.register(b.sock, selectors.EVENT_READ, -1)
+
+        period = block / SR
+        sent_at: dict[int, float] = {}
+        arrivals = [dict() for _ in range(n)]
+        returns: dict[tuple, float] = {}
+        cv_block = np.zeros((16, block), np.float32)
+        audio_block = np.zeros((2, block), np.float32)
+        t0 = time.monotonic()
+        start_measure = t0 + warmup
+        stop = start_measure + seconds
+        drain_until = stop + 0.5
+        position = 0
+        next_block = t0
+        cpu0 = None
+        bench0 = None
+
+        def cv_arrived(i):
+            arr = arrivals[i]
+
+            def f(pos, now):
+                arr.setdefault(pos, now)
+            return f
+
+        handlers = [cv_arrived(i) for i in range(n)]
+        while True:
+            now = time.monotonic()
+            if cpu0 is None and now >= start_measure:
+                cpu0, bench0, w0 = cpu_seconds(proc.pid), time.process_time(), now
+                first_pos = position
+            if now >= drain_until:
+                break
+            while now >= next_block and now < stop:
+                cv_block[:, 0] = position
+                b.peer.send_broadcast(1, position, cv_block, now)
+                b.peer.send_broadcast(2, position, audio_block, now)
+                sent_at[position] = now
+                position += block
+                next_block += period
+            if now >= stop and cpu0 is not None and "cpu1" not in locals():
+                cpu1, bench1, w1 = cpu_seconds(proc.pid), time.process_time(), now
+                last_pos = position
+            b.flush()
+            timeout = max(0.0, min(next_block - time.monotonic(), 0.002))
+            for key, _ in sel.select(timeout):
+                now = time.monotonic()
+                i = key.data
+                if i < 0:
+                    b.read()
+                    for e in b.peer.events():
+                        if type(e) is ReturnFrame:
+                            returns.setdefault((e.slot, e.frame.position), e.arrival)
+                else:
+                    listeners[i].read(now, handlers[i])
+            now = time.monotonic()
+            b.service()
+            for l in listeners:
+                l.service(now)
+        if "cpu1" not in locals():
+            cpu1, bench1, w1, last_pos = cpu_seconds(proc.pid), time.process_time(), time.monotonic(), position
+        measured = [p for p in range(first_pos, last_pos, block)]
+        lat, under, ret_lat, ret_under = [], 0, [], 0
+        deadline = buffer_ms / 1000
+        for i in range(n):
+            arr = arrivals[i]
+            for p in measured:
+                a = arr.get(p)
+                if a is None or a - sent_at[p] > deadline:
+                    under += 1
+                if a is not None:
+                    lat.append(a - sent_at[p])
+        slots = {s for s, _ in returns}
+        for s in range(n):
+            for p in measured:
+                a = returns.get((s, p))
+                if a is None or a - sent_at[p] > 2 * deadline:
+                    ret_under += 1
+                if a is not None:
+                    ret_lat.append(a - sent_at[p])
+        wall = w1 - w0
+        return {"bench": "radio_fanout", "listeners": n, "transport": transport, "block": block,
+                "seconds": round(wall, 2), "server_cpu_cores": round((cpu1 - cpu0) / wall, 3),
+                "underruns": under, "p99_ms": round(float(np.percentile(lat, 99)) * 1e3, 2) if lat else None,
+                "p50_ms": round(float(np.percentile(lat, 50)) * 1e3, 2) if lat else None,
+                "return_underruns": ret_under,
+                "return_p99_ms": round(float(np.percentile(ret_lat, 99)) * 1e3, 2) if ret_lat else None,
+                "return_slots": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
+                "bench_cpu_cores": round((bench1 - bench0) / wall, 3)}
+    finally:
+        for l in listeners:
+            try:
+                l.close()
+            except OSError:
+                pass
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--listeners", type=int, nargs="+", default=[1, 10, 50, 100])
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--block", type=int, default=64)
+    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp", help="the listeners' carrier")
+    ap.add_argument("--buffer-ms", type=float, default=30.0)
+    a = ap.parse_args(argv)
+    for n in a.listeners:
+        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
