@@ -7,6 +7,7 @@ services the engine every few milliseconds and never holds up the audio thread.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -105,6 +106,12 @@ class Runner:
         mix_into(sinks(engine), 0, np.zeros((1, 2), np.float32))  # compile before the clock starts
         engine.start()
         engine.live = True
+        # Everything built so far (modules, numba's dispatchers, the imported libraries)
+        # lives as long as the run: out of the collector's way. Otherwise a full
+        # collection, triggered by whichever thread allocates (the network thread does,
+        # all the time), walks it all while holding the GIL: tens of ms, a missed callback.
+        gc.collect()
+        gc.freeze()
         previous_switch = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         previous_policy = _realtime_priority(HOUSEKEEPING_PRIORITY)
@@ -119,6 +126,7 @@ class Runner:
         finally:
             _restore_priority(previous_policy)
             sys.setswitchinterval(previous_switch)
+            gc.unfreeze()
             engine.live = False
             engine.stop()
             if recorder:

@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from . import kernels, wire
-from .spsc import BlockRing
+from .spsc import BlockRing, touched
 
 FIXED, AUTO = "fixed", "auto"
 
@@ -62,8 +62,9 @@ class JitterBuffer:
         self.capacity = cap
         self._max_wait = cap - 2 * max_frame  # offset beyond which waiting would overwrite the ring
         self._mask = cap - 1
-        self._ring = np.zeros((channels, cap), np.float32)
-        self._stamp = np.full(cap, -1, np.int64)
+        self._ring = touched((channels, cap), np.float32)
+        self._stamp = touched(cap, np.int64)
+        self._stamp.fill(-1)
         self._held = np.zeros(channels, np.float32)
         self._conceal = np.full(1, 1 << 30, np.int64)
         self._decay = np.float32(math.exp(-1.0 / (0.002 * sample_rate)))  # audio fades in ~2 ms

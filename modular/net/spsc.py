@@ -16,12 +16,23 @@ from __future__ import annotations
 import numpy as np
 
 
+def touched(shape, dtype) -> np.ndarray:
+    """Zeros whose memory is written now, not on first use. A large numpy array is mapped
+    lazily (and numpy asks for transparent huge pages above 4 MB): its first write to
+    each page would take a page fault, and to each 2 MB huge page a zeroing that can
+    take milliseconds, while the writing thread holds the GIL. In the network thread
+    that stalled the audio callback every 64 frames until the ring had gone round once."""
+    a = np.empty(shape, dtype)
+    a.fill(0)
+    return a
+
+
 class BlockRing:
     def __init__(self, slots: int, channels: int, max_frames: int):
         self.slots = slots
         self.channels = channels
         self.max_frames = max_frames
-        self.data = np.zeros((slots, channels, max_frames), np.float32)
+        self.data = touched((slots, channels, max_frames), np.float32)
         self.position = np.zeros(slots, np.int64)
         self.frames = np.zeros(slots, np.int32)
         self.flags = np.zeros(slots, np.int32)
