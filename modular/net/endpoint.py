@@ -39,6 +39,13 @@ class LinkEndpoint:
         self.sent = 0
         self.dropped_stale = 0
         self.status: dict = {"connected": False}
+        # Which session feeds the jitter buffer: the network thread bumps ``link_epoch``
+        # when it changes (a peer connects, leaves or times out); the audio thread, seeing
+        # a new epoch, restarts the buffer, so a departed peer is not waited for (the
+        # depth and the lost count would climb for ever) and a new one starts afresh.
+        self.link_epoch = 0
+        self._link_key = None
+        self._seen_epoch = 0
         self._scratch = np.zeros((channels_out, block), np.float32)
 
     # -- audio thread
@@ -47,6 +54,10 @@ class LinkEndpoint:
         return self.tx.push(position, block)
 
     def receive(self, out: np.ndarray) -> int:
+        epoch = self.link_epoch
+        if epoch != self._seen_epoch:
+            self._seen_epoch = epoch
+            self.rx.reset()
         return self.rx.read(out)
 
     def set_depth(self, blocks: float):
@@ -61,6 +72,10 @@ class LinkEndpoint:
         """Send what the audio thread queued; returns frames sent. Without an open session
         the ring is emptied anyway: audio from before the connection is of no use, and the
         CV that matters is the CV from now on."""
+        key = id(session) if session is not None and session.is_open else None
+        if key != self._link_key:
+            self._link_key = key
+            self.link_epoch += 1
         ring = self.tx
         n = 0
         while True:
@@ -84,9 +99,13 @@ class LinkEndpoint:
             self.rx.offer(frame, arrival)
 
     def publish_status(self, session, extra: dict | None = None):
-        st = {"connected": bool(session is not None and session.is_open)}
+        up = bool(session is not None and session.is_open)
+        st = {"connected": up}
         if session is not None:
             st.update(session.stats())
+            if not up:  # the last figures of a departed peer are not its latency now
+                for k in ("rtt_ms", "one_way_ms", "jitter_ms", "offset_ms"):
+                    st[k] = float("nan")
         st.update(self.rx.stats())
         st.update({"sent": self.sent, "dropped_stale": self.dropped_stale, "tx_overflows": self.tx.overflows})
         if extra:

@@ -126,6 +126,18 @@ class JitterBuffer:
     def set_mode(self, mode: str):
         self.mode = AUTO if mode == AUTO else FIXED
 
+    def reset(self):
+        """The peer left (or another one took its place): forget its timeline and what is
+        still queued from it, and play as before the first frame (CV holds its last
+        value, audio is silent) until frames come again. Audio thread."""
+        inbox = self.inbox
+        while inbox.peek() >= 0:
+            inbox.release()
+        if self.started:
+            self.resyncs += 1
+        self._restart()
+        self.underrun_now = False
+
     def _restart(self):
         self.started = False
         self._stamp[:] = -1  # a restarted timeline may reuse positions: old samples must not play
@@ -248,7 +260,10 @@ class JitterBuffer:
         self._drain()
         n = out.shape[1]
         if not self.started:
-            out[:] = 0.0
+            if self.cv:
+                out[:] = self._held[:, None]
+            else:
+                out[:] = 0.0
             self.clock += n
             self.underrun_now = False
             return 0
@@ -315,6 +330,8 @@ class JitterBuffer:
     @property
     def fill(self) -> float:
         """Blocks received ahead of the playout point."""
+        if not self.started:
+            return 0.0
         return max(0, self._newest_end - self.playout) / self.block
 
     def stats(self) -> dict:

@@ -92,3 +92,29 @@ def test_tcp_fallback(net):
     assert b.status["connected"] and b.status["transport"] == "tcp"
     assert a.rx.lost == 0 and b.rx.lost == 0
     assert net.errors == []
+
+
+def test_peer_leaving_stops_the_buffer_and_the_counts(net):
+    """After the client says BYE the server shows it gone: not connected, no latency, a
+    depth of 0, and neither the depth nor the lost count keeps climbing while it waits.
+    A new client is then played from its own start."""
+    a = LinkEndpoint(2, 2, B, SR, cv=True, max_depth=128)
+    b = LinkEndpoint(2, 2, B, SR, cv=True, max_depth=128)
+    srv = net.add(transport.server(a, 0, host="127.0.0.1"))
+    cli = net.add(transport.client(b, "127.0.0.1", srv.port))
+    run_audio([a, b], 1.5)
+    assert a.status["connected"] and a.rx.started
+    net.remove(cli)
+    ya, = run_audio([a], 1.5)
+    st = a.status
+    assert not st["connected"] and st["depth"] == 0.0 and st["fill"] == 0.0, st
+    assert st["rtt_ms"] != st["rtt_ms"], "no latency figures for a departed peer"
+    assert a.rx.lost == 0 and a.rx.underruns == 0, a.rx.stats()
+    assert np.all(ya[:, -SR // 2:] == ya[:, -1:]), "CV holds its last value"
+    b2 = LinkEndpoint(2, 2, B, SR, cv=True, max_depth=128)
+    net.add(transport.client(b2, "127.0.0.1", srv.port))
+    ya, _ = run_audio([a, b2], 2.0)
+    assert a.status["connected"] and a.rx.lost == 0, a.rx.stats()
+    assert a.status["depth"] < 10, a.status
+    check_cv(ya[:, -3 * SR // 2:])
+    assert net.errors == []
