@@ -181,6 +181,12 @@ def cmd_streams(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from .demo import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modular", description="A modular patch engine in the style of VCV Rack.")
     ap.add_argument("--version", action="version", version=f"modular {_version()}")
@@ -226,6 +232,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--timeout", type=_positive(float), default=3.0, metavar="S")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_streams)
+
+    from .demo import add_arguments as _demo_arguments
+
+    sp = sub.add_parser("demo", help="the main job on loopback: a server, a broadcaster and two listeners, "
+                        "the mix to demo.wav, a report")
+    _demo_arguments(sp)
+    sp.set_defaults(func=cmd_demo)
 
     # its arguments are modular.net.impair's own (main() hands them over untouched)
     sp = sub.add_parser("impair", add_help=False, help="UDP relay that loses, delays and reorders datagrams "
