@@ -13,8 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/modular render patches/hello.json -o hello.wav --seconds 4
-	$(PY) -m modular.io.soundcard hello.wav
+	$(VENV)/bin/modular demo
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -23,4 +22,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/engine_overhead.py
 
 clean:
-	rm -rf $(VENV) *.egg-info hello.wav
+	rm -rf $(VENV) *.egg-info hello.wav demo.wav
