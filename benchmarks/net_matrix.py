@@ -11,10 +11,17 @@ network threads, as radio.Server/radio.Client hold them), each through its own
   that differ from the sent value at their position, or positions skipped.
 
 A stand-in audio thread (SCHED_FIFO when allowed) runs every endpoint block by block in
-real time. TCP cells: `modular impair` relays UDP only, so TCP runs direct on loopback
-(loss/delay/jitter cannot be applied to it here) and reports impaired cells as skipped.
+real time, with the real-time runner's settings (GIL switch interval, frozen garbage
+collector) and the jitter buffer's kernels loaded first, as radio.Server/Client do.
 
-    .venv/bin/python benchmarks/net_matrix.py                 # quick matrix, ~4 s per cell
+Paths (--path): ``netns`` (the default where root, iproute2 and /dev/net/tun exist) puts
+the two ends in two network namespaces joined through TUN devices by a relay process
+that applies the cell's seeded loss/delay/jitter to every IP packet
+(modular/net/netns.py), so KCP and TCP meet exactly the same impairment, one path shared
+by both links of a cell. ``relay`` uses `modular impair` (UDP only: impaired TCP cells
+are then skipped).
+
+    .venv/bin/python benchmarks/net_matrix.py                 # the goal cells, ~4 s each
     .venv/bin/python benchmarks/net_matrix.py --seconds 60 --full
 """
 
@@ -35,7 +42,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from modular.net import transport  # noqa: E402
+import gc  # noqa: E402
+
+from modular.io.realtime import GIL_SWITCH_INTERVAL  # noqa: E402
+from modular.net import netns, transport  # noqa: E402
 from modular.net.endpoint import LinkEndpoint  # noqa: E402
 from modular.net.netthread import NetThread  # noqa: E402
 
@@ -61,34 +71,63 @@ def relay(to_port, loss, delay, jitter, seconds, seed):
     return p, port
 
 
-def run_cell(kind, loss, delay, jitter, block, seconds, seed=1):
-    nets = (NetThread().start(), NetThread().start())
+def warm_up(block):
+    """What radio.Server/Client and the real-time runner do before the first block."""
+    from modules.radio.link import _warm_up
+
+    for cv in (True, False):
+        _warm_up(block, SR, cv)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
+def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
+    warm_up(block)
     eps = {}
     procs = []
+    nets = []
+    ns = None
     try:
+        if path == "netns":
+            ns = netns.NetnsPath(loss / 100, delay / 1000, jitter / 1000, seed=seed).__enter__()
+            nets.append(NetThread().start())  # server side: its sockets are made in netns b below
+            with ns.enter("a"):
+                nets.append(NetThread().start())  # the client's sockets are made in its thread
+        else:
+            nets += [NetThread().start(), NetThread().start()]
         for name, cv in (("audio", False), ("cv", True)):
             a = LinkEndpoint(2, 2, block, SR, cv=cv, max_depth=128)
             b = LinkEndpoint(2, 2, block, SR, cv=cv, max_depth=128)
-            srv = nets[0].add(transport.server(a, 0, transport=kind, host="127.0.0.1"))
-            port = srv.port
-            if kind == transport.UDP:
-                p, port = relay(srv.port, loss, delay, jitter, seconds, seed)
-                procs.append(p)
-                time.sleep(0.3)
-            nets[1].add(transport.client(b, "127.0.0.1", port, transport=kind))
+            if ns is not None:
+                with ns.enter("b"):
+                    srv = transport.server(a, 0, transport=kind, host=ns.addr["b"])
+                nets[0].add(srv)
+                host, port = ns.addr["b"], srv.port
+            else:
+                srv = nets[0].add(transport.server(a, 0, transport=kind, host="127.0.0.1"))
+                host, port = "127.0.0.1", srv.port
+                if kind == transport.UDP:
+                    p, port = relay(srv.port, loss, delay, jitter, seconds, seed)
+                    procs.append(p)
+                    time.sleep(0.3)
+            nets[1].add(transport.client(b, host, port, transport=kind))
             eps[name] = (a, b)
         deadline = time.monotonic() + 10
         while not all(b.status.get("connected") and a.status.get("connected") for a, b in eps.values()):
             if time.monotonic() > deadline:
                 raise RuntimeError("links did not come up")
             time.sleep(0.05)
+        gc.collect()
+        gc.freeze()
         return measure(eps, block, seconds)
     finally:
+        gc.unfreeze()
         for n in nets:
             n.stop()
         for p in procs:
             p.terminate()
             p.wait(5)
+        if ns is not None:
+            ns.close()
 
 
 def measure(eps, block, seconds):
@@ -162,7 +201,10 @@ def measure(eps, block, seconds):
             "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
             "glitches_per_min": round(glitches / minutes, 2), "cv_bit_errors": bit_errors,
             "kbps": round(kbps, 1), "depth_blocks": round(st.get("depth", 0.0), 2),
-            "rtt_ms": round(st.get("rtt_ms", float("nan")), 2)}
+            "rtt_ms": round(st.get("rtt_ms", float("nan")), 2),
+            # the stand-in audio thread's worst lateness (a real card would miss callbacks)
+            "audio_thread_late_ms": round(float(np.max(sent_t[:n_blocks] - (sent_t[0] + np.arange(n_blocks) * block / SR))) * 1e3, 2),
+            "audio_thread_late_at_s": round(float(np.argmax(sent_t[:n_blocks] - (sent_t[0] + np.arange(n_blocks) * block / SR))) * block / SR, 2)}
 
 
 def main(argv=None):
@@ -170,21 +212,30 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=4.0, help="measured seconds per cell (plus a warm-up)")
     ap.add_argument("--full", action="store_true", help="every cell of DESIGN.md's matrix (default: the goal cells)")
     ap.add_argument("--transport", choices=["udp", "tcp", "both"], default="both")
+    ap.add_argument("--path", choices=["netns", "relay"], default=None,
+                    help="netns: both ends in namespaces joined by an impairing IP relay (default when "
+                         "possible); relay: `modular impair`, UDP only")
+    ap.add_argument("--cells", default=None, help="only these cells, e.g. '0,0,0,64;5,20,5,64' (loss,delay,jitter,block)")
     a = ap.parse_args(argv)
+    path = a.path or ("netns" if netns.available() is None else "relay")
+    if path == "netns" and netns.available():
+        ap.error(netns.available())
     if a.full:
         cells = [(loss, delay, jit, block) for block in (64, 128) for delay in (0, 25)
                  for jit in (0, 5, 20) for loss in (0, 1, 5, 10)]
     else:
         cells = [(0, 0, 0, 64), (0, 0, 0, 128), (1, 25, 5, 64), (5, 20, 5, 64), (10, 25, 20, 64)]
+    if a.cells:
+        cells = [tuple(int(v) for v in c.split(",")) for c in a.cells.split(";")]
     kinds = ["udp", "tcp"] if a.transport == "both" else [a.transport]
     for kind in kinds:
         for loss, delay, jit, block in cells:
             row = {"bench": "net_matrix", "transport": "kcp" if kind == "udp" else "tcp", "loss": loss,
-                   "delay_ms": delay, "jitter_ms": jit, "block": block}
-            if kind == "tcp" and (loss or delay or jit):
-                row["skipped"] = "modular impair relays UDP only: TCP cannot be impaired on this machine"
+                   "delay_ms": delay, "jitter_ms": jit, "block": block, "path": path}
+            if kind == "tcp" and (loss or delay or jit) and path == "relay":
+                row["skipped"] = "modular impair relays UDP only: use --path netns (root) to impair TCP"
             else:
-                row.update(run_cell(kind, loss, delay, jit, block, a.seconds + WARMUP))
+                row.update(run_cell(kind, loss, delay, jit, block, a.seconds + WARMUP, path=path))
             print(json.dumps(row), flush=True)
     return 0
 

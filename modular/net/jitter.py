@@ -15,8 +15,8 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
 
 - base  = the 1 % quantile of L: the least lateness, i.e. zero buffering;
 - fixed mode: O = base + depth, depth set by the caller every block (param + CV);
-- auto mode: O = the (1 - glitch_target) quantile of L plus half a block of margin,
-  so only that fraction of frames comes too late: the depth follows the measured
+- auto mode: O = the (1 - glitch_target) quantile of L (the upper edge of its bin)
+  plus half a block of margin, so only that fraction of frames comes too late: the depth follows the measured
   statistics, as Jamulus' auto jitter buffer does. It grows at once when frames
   start arriving later, and shrinks only after ``shrink_after`` seconds of needing less.
 
@@ -223,7 +223,10 @@ class JitterBuffer:
             if self._observations < 32:
                 want = base + int(self._initial * self.block)
             else:
-                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block
+                # half a block on top (it was a whole one): lateness is observed at the
+                # reads, so it already counts whole blocks; the half covers what the
+                # histogram has not seen yet
+                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
             slack = self.block // 4
             grow_hold, shrink_hold = 0, self._shrink_reads
         want = min(max(want, base), base + int(self.max_depth * self.block))

@@ -56,7 +56,10 @@ class _Base:
 
     @property
     def next_deadline(self) -> float:
-        return self._core_deadline()
+        t = self._core_deadline()
+        if self.net is not None:
+            t = min(t, self.endpoint.next_push(self.net.clock()))
+        return t
 
 
 # ---------------------------------------------------------------- UDP
