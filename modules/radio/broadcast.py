@@ -287,7 +287,7 @@ class RadioBroadcast(Module):
                "registered": bool(st.get("registered")), "listeners": self.listeners, "channels": self.channels,
                "encoding": self.encoding.name.lower(), "rtt_ms": r("rtt_ms"), "jitter_ms": r("jitter_ms"),
                "sent": self.sent, "overflows": self.ring.overflows, "reconnects": st.get("reconnects", 0)}
-        if self._server_transport is not None:
+        if "port" in self.__dict__:  # listening directly
             out["port"] = self.port
         if self.error:
             out["error"] = self.error
