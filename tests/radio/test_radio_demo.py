@@ -18,4 +18,4 @@ def test_demo_writes_the_mix_and_reports(tmp_path, modular_cmd, cli_env):
     assert "listener1: rtt" in text and "listener2: rtt" in text, text
     data, sr = sf.read(out, dtype="float32", always_2d=True)
     assert sr == 48000 and len(data) > 5 * sr and data.shape[1] == 2
-    assert np.max(np.abs(data)) > 0.05, "the mix is not silent"
+    assert 0.05 < np.max(np.abs(data)) < 1.0, "the mix is audible and does not clip"
