@@ -55,4 +55,8 @@ def test_client_on_jack_misses_no_callback(jack_dummy, tmp_path, modular_cmd, cl
         if "underflows at frames: " in out else []
     steady = [f for f in late if f >= 48000]
     print(f"missed callbacks: {len(late)} ({len(late) - len(steady)} in the first second)")
-    assert len(steady) <= 2, out  # a shared 2-core machine: allow what test_soundcard allows for load
+    # The goal is zero (issue 4, not met yet): the callback needs the GIL, and on a shared
+    # 2-core machine running server, client and jackd at once a few misses still happen.
+    # More than one per thousand callbacks means something is broken, not just loaded.
+    callbacks = SECONDS * 48000 // 64
+    assert len(steady) <= callbacks // 1000, out
