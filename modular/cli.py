@@ -74,6 +74,9 @@ def _print_stats(engine, report=None) -> None:
     if report is not None:
         print(f"backend: {report.backend}  blocks: {report.blocks}  late blocks: {report.late_blocks}  "
               f"underflows: {report.underflows}  worst block: {report.worst_block_ms:.3f} ms")
+        if report.callbacks:
+            print(f"card: callbacks: {report.callbacks}  starved: {report.starved}  "
+                  f"card underflows: {report.card_underflows}  ahead: {report.ahead_ms:.2f} ms")
         if report.underflow_frames:
             print("underflows at frames: " + " ".join(str(f) for f in report.underflow_frames[:20]))
     block_us = engine.block / engine.sample_rate * 1e6
@@ -105,7 +108,8 @@ def cmd_run(args) -> int:
 
     engine = _load(args)
     engine.metering = args.stats
-    runner = Runner(engine, use_card=not args.no_audio, record=args.record, duration=args.duration)
+    kw = {} if args.ahead is None else {"ahead": args.ahead}
+    runner = Runner(engine, use_card=not args.no_audio, record=args.record, duration=args.duration, **kw)
     report = runner.run()
     for note in report.notes:
         print(f"modular: {note}", file=sys.stderr)
@@ -206,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--duration", type=_positive(float), metavar="S", help="stop after S seconds")
     sp.add_argument("--record", metavar="OUT.wav", help="record the AudioOut mix")
     sp.add_argument("--stats", action="store_true", help="print the per-module CPU meter and module status")
+    sp.add_argument("--ahead", type=_positive(int), default=None, metavar="BLOCKS",
+                    help="sound card: blocks the engine renders ahead of the card; stalls shorter than "
+                         "this are not heard, and it adds as much output latency (default 4)")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("modules", help="list installed models with their ports and params")

@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from tests.helpers import ROOT, peak_hz
+from tests.radio.linkrun import card_line
 
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd2 is not installed")
 
@@ -21,10 +22,10 @@ def test_run_plays_on_the_card_in_real_time(jack_dummy, tmp_path, modular_cmd, c
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     assert "backend: soundcard" in r.stdout, r.stdout + r.stderr
-    # The callback needs the GIL; on a loaded shared machine a thread preempted while
-    # holding it can, rarely, make one miss its deadline. More than 3 in 2250 is a fault.
-    underflows = int(r.stdout.split("underflows: ")[1].split()[0])
-    assert underflows <= 3, r.stdout
+    # The callback is compiled code that never waits for the GIL; the engine thread keeps
+    # its ring ahead. Not one callback may find the ring short.
+    card = card_line(r.stdout)
+    assert card["callbacks"] >= 2250 and card["starved"] == 0, r.stdout
     data, sr = sf.read(rec)
     assert len(data) == 3 * 48000
     assert abs(peak_hz(data[:, 0], sr) - 261.63) < 1.0

@@ -1,8 +1,10 @@
 """Running a patch in real time: on the sound card, or on a software clock without one.
 
-The audio thread (PortAudio's callback, or the clock thread) only runs blocks and
-copies the mix out; files, meters and printing happen in the calling thread, which
-services the engine every few milliseconds and never holds up the audio thread.
+The audio thread (the engine thread feeding the card, or the clock thread) only runs
+blocks and copies the mix out; files, meters and printing happen in the calling thread,
+which services the engine every few milliseconds and never holds up the audio thread.
+On a card, PortAudio's callback is compiled code that plays from a ring the engine
+thread keeps a few blocks ahead (cardring.py), so the callback never waits for the GIL.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ SERVICE_INTERVAL = 0.02
 GIL_SWITCH_INTERVAL = 0.0002
 HOUSEKEEPING_PRIORITY = 1  # SCHED_FIFO, when allowed: below the audio thread's
 CLOCK_PRIORITY = 5
+# The engine thread feeding a card runs just below the card's own callback thread (JACK
+# gives its clients 5): the callback must never wait behind a block being rendered.
+CARD_ENGINE_PRIORITY = 4
+# Blocks the engine renders ahead of the sound card: a stall of the engine thread (GIL,
+# scheduling) shorter than this is not heard; it adds as much to the output latency.
+DEFAULT_AHEAD = 4
 
 
 @dataclass
@@ -34,9 +42,13 @@ class RunReport:
     seconds: float = 0.0
     blocks: int = 0
     late_blocks: int = 0  # software clock: blocks started more than a block late
-    underflows: int = 0  # sound card: callbacks PortAudio flagged as underflow
+    underflows: int = 0  # sound card: missed callbacks (starved + card_underflows)
     worst_block_ms: float = 0.0
     underflow_frames: list[int] = field(default_factory=list)  # engine frame at each underflow
+    callbacks: int = 0  # sound card: callbacks made
+    starved: int = 0  # sound card: callbacks that found the ring short (the engine thread was late)
+    card_underflows: int = 0  # sound card: callbacks PortAudio flagged as underflow
+    ahead_ms: float = 0.0  # sound card: how far the engine renders ahead of the card
     notes: list[str] = field(default_factory=list)
 
 
@@ -83,12 +95,13 @@ class _Recorder:
 
 class Runner:
     def __init__(self, engine, use_card: bool = True, record: str | None = None,
-                 duration: float | None = None, device=None):
+                 duration: float | None = None, device=None, ahead: int = DEFAULT_AHEAD):
         self.engine = engine
         self.use_card = use_card
         self.record = record
         self.duration = duration
         self.device = device
+        self.ahead = max(1, int(ahead))
         self._stop = threading.Event()
         self._limit = None if duration is None else int(round(duration * engine.sample_rate))
 
@@ -172,41 +185,75 @@ class Runner:
         th.join()
 
     def _run_card(self, report: RunReport, recorder) -> None:
-        import sounddevice as sd
+        """The card plays from a ring (modular/io/cardring.py) through a compiled callback
+        that never takes the GIL; this thread keeps the ring ``ahead`` blocks full."""
+        from .cardring import STARVED, MISSED_AT, UNDERFLOWS, CardRing, open_stream
 
         engine = self.engine
         bs = engine.block
         sink_list = sinks(engine)
         # Modules that take the card's input (core.AudioIn): then the stream is duplex.
         sources = [m for m in engine.graph.modules if hasattr(m, "write_input")]
-        scratch = np.zeros((bs * 64, 2), np.float32)
-        finished = threading.Event()
+        target = self.ahead * bs
+        ring = CardRing(max(4 * (target + bs), 8192), 2, 2 if sources else 0)
+        mix = np.zeros((bs, 2), np.float32)
+        captured = np.zeros((bs, 2), np.float32)
+        period = bs / engine.sample_rate
+        # input captured while the card played ring position q feeds the block rendered
+        # for position q + target + bs: by then the card has surely passed q + bs
+        in_lag = target + bs
+        offset = engine.frame  # engine frame of ring position 0
 
-        def play(outdata, frames, status, indata=None):
-            if status.output_underflow or status.input_overflow:
-                report.underflows += 1
-                report.underflow_frames.append(engine.frame)
-            if self._done():
-                outdata[:] = 0.0
-                finished.set()
-                raise sd.CallbackStop
-            nblocks = max(1, frames // bs)
+        def render_block():
             start = engine.frame
-            if indata is not None:
+            if sources:
+                ring.read_input(start - offset - in_lag, captured)
                 for m in sources:
-                    m.write_input(start, indata)
+                    m.write_input(start, captured)
             t = time.perf_counter()
-            engine.process(nblocks)
-            report.worst_block_ms = max(report.worst_block_ms, (time.perf_counter() - t) * 1e3 / nblocks)
-            buf = scratch[:frames]
-            mix_into(sink_list, start, buf)
-            outdata[:] = buf
+            engine.process(1)
+            report.worst_block_ms = max(report.worst_block_ms, (time.perf_counter() - t) * 1e3)
+            mix_into(sink_list, start, mix)
+            ring.write(mix)
 
-        if sources:
-            stream = sd.Stream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
-                               callback=lambda i, o, f, t, s: play(o, f, s, i), device=self.device, latency="low")
-        else:
-            stream = sd.OutputStream(samplerate=engine.sample_rate, blocksize=bs, channels=2, dtype="float32",
-                                     callback=lambda o, f, t, s: play(o, f, s), device=self.device, latency="low")
-        with stream:
-            self._housekeep(recorder, lambda: not finished.is_set())
+        for _ in range(self.ahead):  # the ring starts full
+            render_block()
+        stream = open_stream(ring, engine.sample_rate, bs, device=self.device, duplex=bool(sources))
+        starved_seen = 0
+
+        def engine_thread():
+            nonlocal starved_seen
+            _realtime_priority(CARD_ENGINE_PRIORITY)
+            while not self._done():
+                misses = int(ring.ctl[STARVED]) + int(ring.ctl[UNDERFLOWS])
+                if misses != starved_seen:
+                    starved_seen = misses
+                    report.underflow_frames.append(offset + int(ring.ctl[MISSED_AT]))
+                fill = ring.fill()
+                if fill < target:
+                    if fill < 0:
+                        report.late_blocks += 1  # the card played silence; catch up
+                    render_block()
+                    continue
+                # sleep until the card has probably taken a block (at least a quarter of one)
+                time.sleep(max(0.25 * period, (fill - target + bs) / engine.sample_rate))
+            ring.finish()
+
+        th = threading.Thread(target=engine_thread, name="modular-audio", daemon=True)
+        stream.start()
+        th.start()
+        try:
+            self._housekeep(recorder, th.is_alive)
+            th.join()
+            end = time.monotonic() + 1.0 + ring.fill() / engine.sample_rate
+            while ring.fill() > 0 and time.monotonic() < end:  # let the card play what is queued
+                time.sleep(period)
+        finally:
+            stream.stop()
+            stream.close()
+            c = ring.counters()
+            report.callbacks = c["callbacks"]
+            report.starved = c["starved"]
+            report.card_underflows = c["underflows"]
+            report.underflows = c["starved"] + c["underflows"]
+            report.ahead_ms = 1000.0 * target / engine.sample_rate

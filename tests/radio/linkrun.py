@@ -91,6 +91,14 @@ def report_value(text: str, key: str) -> int:
     return int(m.group(1))
 
 
+def card_line(text: str) -> dict:
+    """The ``card:`` line of ``modular run --stats`` on a sound card, as numbers."""
+    m = re.search(r"card: callbacks: (\d+)  starved: (\d+)  card underflows: (\d+)  ahead: ([\d.]+) ms", text)
+    assert m, text
+    return {"callbacks": int(m.group(1)), "starved": int(m.group(2)), "card underflows": int(m.group(3)),
+            "ahead_ms": float(m.group(4))}
+
+
 def wav(path) -> np.ndarray:
     data, _ = sf.read(path, dtype="float32", always_2d=True)
     return data[:, 0]

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.helpers import make_patch
-from tests.radio.linkrun import finish, free_udp_ports, read_log, report_value, start, stats_line
+from tests.radio.linkrun import card_line, finish, free_udp_ports, read_log, report_value, start, stats_line
 
 pytestmark = pytest.mark.skipif(shutil.which("jackd") is None, reason="jackd2 is not installed")
 
@@ -49,14 +49,16 @@ def test_client_on_jack_misses_no_callback(jack_dummy, tmp_path, modular_cmd, cl
     st = stats_line(out)
     assert st["connected"] == "True" and st["late"] == "0", st
     assert report_value(out, "blocks") >= SECONDS * 48000 // 64
-    # Zero missed callbacks once running. Known gap: a few may be missed in the stream's
-    # first half second (as the link's first frames arrive); those are reported, not failed.
-    late = [int(f) for f in out.split("underflows at frames: ")[1].split("\n")[0].split()] \
-        if "underflows at frames: " in out else []
-    steady = [f for f in late if f >= 48000]
-    print(f"missed callbacks: {len(late)} ({len(late) - len(steady)} in the first second)")
-    # The goal is zero (issue 4, not met yet): the callback needs the GIL, and on a shared
-    # 2-core machine running server, client and jackd at once a few misses still happen.
-    # More than one per thousand callbacks means something is broken, not just loaded.
-    callbacks = SECONDS * 48000 // 64
-    assert len(steady) <= callbacks // 1000, out
+    # Zero missed callbacks: the card's callback is compiled code playing from a ring the
+    # engine thread keeps a few blocks ahead, so it never waits for the GIL; "starved"
+    # counts callbacks that found the ring short (the engine thread fell behind).
+    card = card_line(out)
+    print(f"callbacks: {card['callbacks']}  starved: {card['starved']}  "
+          f"JACK xruns: {card['card underflows']}")
+    assert card["callbacks"] >= SECONDS * 48000 // 64
+    assert card["starved"] == 0, out
+    # JACK flags an xrun whenever its graph misses a cycle: on these virtual machines a
+    # real-time thread is sometimes not scheduled for over a period, whatever it runs
+    # (benchmarks/jack_soak.py measures a client with an empty callback beside). Those
+    # are the machine's, not ours; more than one per hundred callbacks would be a fault.
+    assert card["card underflows"] <= card["callbacks"] // 100, out
