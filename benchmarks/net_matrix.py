@@ -1,38 +1,43 @@
-"""The network matrix of DESIGN.md, through `modular impair`: one JSON line per cell.
+"""The network matrix of DESIGN.md, through an impaired path: one JSON line per cell.
 
-Per cell, two links run side by side from a server to a client (LinkEndpoints on two
-network threads, as radio.Server/radio.Client hold them), each through its own
-`modular impair` process with the cell's loss, delay and jitter:
+Per cell, two processes play the two ends, as two patches with radio.Server and
+radio.Client would: the server end and the client end each hold two duplex links (a
+LinkEndpoint per link, on the process's one network thread), and a stand-in audio
+thread in each runs every endpoint block by block in real time from the same start
+instant, with the real-time runner's settings (SCHED_FIFO when allowed, the GIL switch
+interval, a frozen garbage collector, the jitter buffer's kernels loaded first).
 
 - an audio link (auto buffer) carrying the sender's timeline position as its samples:
-  one-way latency capture -> playout (p50/p99 over every block played, after a warm-up),
-  glitches (runs of blocks with missing samples) per minute, kbps on the wire;
+  one-way latency server -> client, capture -> playout (p50/p99 over every block played
+  after a warm-up, the block being played included), glitches (runs of blocks with
+  missing samples) per minute, kbps on the wire;
 - a CV link (auto buffer) carrying a ramp and a sine: CV bit errors = CV samples played
   that differ from the sent value at their position, or positions skipped.
 
-A stand-in audio thread (SCHED_FIFO when allowed) runs every endpoint block by block in
-real time, with the real-time runner's settings (GIL switch interval, frozen garbage
-collector) and the jitter buffer's kernels loaded first, as radio.Server/Client do.
+Both audio threads tick on the same schedule, so a block sent at tick k reaches the
+other end's jitter buffer just after that end read tick k: the latency figures are those
+of the least favourable phase between two sound cards.
 
 Paths (--path): ``netns`` (the default where root, iproute2 and /dev/net/tun exist) puts
-the two ends in two network namespaces joined through TUN devices by a relay process
-that applies the cell's seeded loss/delay/jitter to every IP packet
-(modular/net/netns.py), so KCP and TCP meet exactly the same impairment, one path shared
-by both links of a cell. ``relay`` uses `modular impair` (UDP only: impaired TCP cells
-are then skipped).
+the two processes in two network namespaces joined through TUN devices by a relay
+process that applies the cell's seeded loss/delay/jitter to every IP packet
+(modular/net/netns.py), so KCP and TCP meet exactly the same impairment. ``relay`` uses
+`modular impair` on loopback (UDP only: impaired TCP cells are then skipped).
 
-    .venv/bin/python benchmarks/net_matrix.py                 # the goal cells, ~4 s each
+    .venv/bin/python benchmarks/net_matrix.py                 # the goal cells, ~5 s each
     .venv/bin/python benchmarks/net_matrix.py --seconds 60 --full
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,15 +47,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import gc  # noqa: E402
-
-from modular.io.realtime import GIL_SWITCH_INTERVAL  # noqa: E402
-from modular.net import netns, transport  # noqa: E402
-from modular.net.endpoint import LinkEndpoint  # noqa: E402
-from modular.net.netthread import NetThread  # noqa: E402
+from modular.net import netns  # noqa: E402
 
 SR = 48000
 WARMUP = 1.5  # seconds not measured: connection, the auto buffer's first statistics
+LINKS = ("audio", "cv")
 
 
 def free_port():
@@ -61,132 +62,199 @@ def free_port():
     return p
 
 
+def _modular():
+    exe = Path(sys.executable).parent / "modular"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "modular.cli"]
+
+
 def relay(to_port, loss, delay, jitter, seconds, seed):
     port = free_port()
-    exe = Path(sys.executable).parent / "modular"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "modular.cli"]
-    p = subprocess.Popen(cmd + ["impair", "--listen", str(port), "--to", f"127.0.0.1:{to_port}", "--loss", str(loss),
-                                "--delay", str(delay), "--jitter", str(jitter), "--seed", str(seed),
-                                "--duration", str(seconds + 10)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(_modular() + ["impair", "--listen", str(port), "--to", f"127.0.0.1:{to_port}",
+                                       "--loss", str(loss), "--delay", str(delay), "--jitter", str(jitter),
+                                       "--seed", str(seed), "--duration", str(seconds + 20)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return p, port
 
 
-def warm_up(block):
-    """What radio.Server/Client and the real-time runner do before the first block."""
+# ---------------------------------------------------------------- one end (a process of its own)
+
+
+def worker(role, kind, block, seconds, host, ports, out_path):
+    """The server end (role "server": binds, prints its ports) or the client end; then
+    waits for the start instant on stdin, runs the audio thread, saves what it saw."""
+    from modular.io.realtime import GIL_SWITCH_INTERVAL
+    from modular.net import transport
+    from modular.net.endpoint import LinkEndpoint
+    from modular.net.netthread import NetThread
     from modules.radio.link import _warm_up
 
     for cv in (True, False):
         _warm_up(block, SR, cv)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-
-
-def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
-    warm_up(block)
+    net = NetThread().start()
     eps = {}
-    procs = []
-    nets = []
-    ns = None
-    try:
-        if path == "netns":
-            ns = netns.NetnsPath(loss / 100, delay / 1000, jitter / 1000, seed=seed).__enter__()
-            nets.append(NetThread().start())  # server side: its sockets are made in netns b below
-            with ns.enter("a"):
-                nets.append(NetThread().start())  # the client's sockets are made in its thread
+    bound = {}
+    for k, name in enumerate(LINKS):
+        ep = eps[name] = LinkEndpoint(2, 2, block, SR, cv=name == "cv", max_depth=128)
+        if role == "server":
+            t = transport.server(ep, 0, transport=kind, host=host)
+            bound[name] = t.port
+            net.add(t)
         else:
-            nets += [NetThread().start(), NetThread().start()]
-        for name, cv in (("audio", False), ("cv", True)):
-            a = LinkEndpoint(2, 2, block, SR, cv=cv, max_depth=128)
-            b = LinkEndpoint(2, 2, block, SR, cv=cv, max_depth=128)
-            if ns is not None:
-                with ns.enter("b"):
-                    srv = transport.server(a, 0, transport=kind, host=ns.addr["b"])
-                nets[0].add(srv)
-                host, port = ns.addr["b"], srv.port
-            else:
-                srv = nets[0].add(transport.server(a, 0, transport=kind, host="127.0.0.1"))
-                host, port = "127.0.0.1", srv.port
-                if kind == transport.UDP:
-                    p, port = relay(srv.port, loss, delay, jitter, seconds, seed)
-                    procs.append(p)
-                    time.sleep(0.3)
-            nets[1].add(transport.client(b, host, port, transport=kind))
-            eps[name] = (a, b)
-        deadline = time.monotonic() + 10
-        while not all(b.status.get("connected") and a.status.get("connected") for a, b in eps.values()):
-            if time.monotonic() > deadline:
-                raise RuntimeError("links did not come up")
-            time.sleep(0.05)
-        gc.collect()
-        gc.freeze()
-        return measure(eps, block, seconds)
-    finally:
-        gc.unfreeze()
-        for n in nets:
-            n.stop()
-        for p in procs:
-            p.terminate()
-            p.wait(5)
-        if ns is not None:
-            ns.close()
-
-
-def measure(eps, block, seconds):
+            net.add(transport.client(ep, host, ports[k], transport=kind))
+    print(json.dumps({"ports": [bound[n] for n in LINKS]} if role == "server" else {"started": True}), flush=True)
+    deadline = time.monotonic() + 15
+    while not all(ep.status.get("connected") for ep in eps.values()):
+        if time.monotonic() > deadline:
+            print(json.dumps({"error": f"{role}: links did not come up"}), flush=True)
+            return 1
+        time.sleep(0.02)
+    print(json.dumps({"connected": True}), flush=True)
+    t0 = float(sys.stdin.readline())
+    gc.collect()
+    gc.freeze()
     n_blocks = int(seconds * SR / block)
-    warm = int(WARMUP * SR / block)
-    sent_t = np.zeros(n_blocks + 1)
+    sent_t = np.zeros(n_blocks)
     played_pos = np.full(n_blocks, -1.0)
     played_t = np.zeros(n_blocks)
-    audio_under = np.zeros(n_blocks, bool)
-    cv_rows = []
-    (aa, ab), (ca, cb) = eps["audio"], eps["cv"]
-    out_a = np.zeros((2, block), np.float32)
-    out_c = np.zeros((2, block), np.float32)
+    under = np.zeros(n_blocks, bool)
+    cv_out = np.zeros((2, n_blocks * block), np.float32)
+    out = {name: np.zeros((2, block), np.float32) for name in LINKS}
     blk = np.zeros((2, block), np.float32)
     idx = np.arange(block)
-    bytes0 = None
 
     def audio_thread():
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(5))
         except OSError:
             pass
-        t0 = time.monotonic()
+        a, c = eps["audio"], eps["cv"]
         for k in range(n_blocks):
             due = t0 + k * block / SR
             now = time.monotonic()
             if now < due:
                 time.sleep(due - now)
             pos = k * block
-            t = time.monotonic()
-            sent_t[k] = t
+            sent_t[k] = time.monotonic()
             blk[0] = (pos + idx).astype(np.float32)  # the position, exact below 2^24
             blk[1] = np.sin((pos + idx) * 0.001).astype(np.float32)
-            aa.send(pos, blk)
-            ca.send(pos, blk)
-            ab.send(pos, blk)
-            cb.send(pos, blk)
-            ab.receive(out_a)
+            a.send(pos, blk)
+            c.send(pos, blk)
+            a.receive(out["audio"])
             played_t[k] = time.monotonic()
-            played_pos[k] = out_a[0, 0] if not ab.rx.underrun_now else -1.0
-            audio_under[k] = ab.rx.underrun_now
-            cb.receive(out_c)
-            if k >= warm:
-                cv_rows.append(out_c.copy())
-            aa.receive(out_a)
-            ca.receive(out_c)
+            under[k] = a.rx.underrun_now
+            played_pos[k] = -1.0 if under[k] else out["audio"][0, 0]
+            c.receive(out["cv"])
+            cv_out[:, pos:pos + block] = out["cv"]
 
     th = threading.Thread(target=audio_thread)
     th.start()
     th.join()
-    # latency: the block played at played_t[k] starts with position p, captured at sent_t[p // block]
+    gc.unfreeze()
+    st = eps["audio"].status
+    np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out,
+             frames=st.get("frames", 0), depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
+    print(json.dumps({"done": True}), flush=True)
+    time.sleep(0.3)
+    net.stop()
+    return 0
+
+
+# ---------------------------------------------------------------- the parent
+
+
+class _End:
+    def __init__(self, cmd, env):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+
+    def expect(self, key, timeout=30.0):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker ended: {self.proc.stderr.read()[-800:]}")
+        msg = json.loads(line)
+        if key not in msg:
+            raise RuntimeError(f"worker said {msg}")
+        return msg[key]
+
+    def start_at(self, t0):
+        self.proc.stdin.write(f"{t0!r}\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    ns = None
+    ends = []
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            me = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+            common = ["--kind", kind, "--block", str(block), "--seconds", str(seconds)]
+            if path == "netns":
+                ns = netns.NetnsPath(loss / 100, delay / 1000, jitter / 1000, seed=seed).__enter__()
+                in_b = ["ip", "netns", "exec", ns.ns["b"]]
+                in_a = ["ip", "netns", "exec", ns.ns["a"]]
+                host = ns.addr["b"]
+            else:
+                in_a = in_b = []
+                host = "127.0.0.1"
+            server = _End(in_b + me + ["server", "--host", host, "--out", f"{tmp}/server.npz"] + common, env)
+            ends.append(server)
+            ports = server.expect("ports")
+            if path != "netns":
+                if kind == "udp":
+                    relayed = []
+                    for p in ports:
+                        proc, rp = relay(p, loss, delay, jitter, seconds, seed)
+                        procs.append(proc)
+                        relayed.append(rp)
+                    ports = relayed
+                    time.sleep(0.3)
+            client = _End(in_a + me + ["client", "--host", host, "--ports", ",".join(map(str, ports)),
+                                       "--out", f"{tmp}/client.npz"] + common, env)
+            ends.append(client)
+            client.expect("started")
+            server.expect("connected")
+            client.expect("connected")
+            t0 = time.monotonic() + 0.5
+            for e in ends:
+                e.start_at(t0)
+            for e in ends:
+                e.expect("done", timeout=seconds + 30)
+            return measure(np.load(f"{tmp}/server.npz"), np.load(f"{tmp}/client.npz"), block, seconds)
+        finally:
+            for e in ends:
+                e.close()
+            for p in procs:
+                p.terminate()
+                p.wait(5)
+            if ns is not None:
+                ns.close()
+
+
+def measure(srv, cli, block, seconds):
+    """Server -> client: the client played position p at played_t; the server captured
+    the block holding p at sent_t[p // block]."""
+    sent_t, played_pos, played_t, under = srv["sent_t"], cli["played_pos"], cli["played_t"], cli["under"]
+    n_blocks = len(played_pos)
+    warm = int(WARMUP * SR / block)
     ok = (played_pos >= 0) & (np.arange(n_blocks) >= warm)
     p = played_pos[ok].astype(np.int64)
     src = p // block
     frac = (p % block) / SR
     lat = (played_t[ok] - (sent_t[src] + frac)) * 1e3 + block / SR * 1e3  # + the block being played
-    glitches = int(np.count_nonzero(np.diff(audio_under[warm:].astype(int)) == 1))
+    glitches = int(np.count_nonzero(np.diff(under[warm:].astype(int)) == 1))
     # CV: every played sample is the sent value at its position; none skipped
-    y = np.concatenate(cv_rows, axis=1)
+    y = cli["cv"][:, warm * block:]
     fresh = np.concatenate([[True], np.diff(y[0]) != 0])
     pos = y[0, fresh].astype(np.int64)
     pos_ok = pos[pos > 0]
@@ -194,17 +262,17 @@ def measure(eps, block, seconds):
     bit_errors = int(np.count_nonzero(sine.view(np.uint32) != np.sin(pos_ok * 0.001).astype(np.float32).view(np.uint32)))
     bit_errors += int(np.count_nonzero(np.diff(pos_ok) != 1))
     minutes = (n_blocks - warm) * block / SR / 60
-    st = ab.status
-    frames = st.get("frames", 0)
+    frames = int(cli["frames"])
     kbps = 8 * (24 + 4 + 2 * block * 4 + 12) * frames / (n_blocks * block / SR) / 1000  # payload + headers
+    late = sent_t - (sent_t[0] + np.arange(len(sent_t)) * block / SR)
     return {"p50_ms": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
             "glitches_per_min": round(glitches / minutes, 2), "cv_bit_errors": bit_errors,
-            "kbps": round(kbps, 1), "depth_blocks": round(st.get("depth", 0.0), 2),
-            "rtt_ms": round(st.get("rtt_ms", float("nan")), 2),
-            # the stand-in audio thread's worst lateness (a real card would miss callbacks)
-            "audio_thread_late_ms": round(float(np.max(sent_t[:n_blocks] - (sent_t[0] + np.arange(n_blocks) * block / SR))) * 1e3, 2),
-            "audio_thread_late_at_s": round(float(np.argmax(sent_t[:n_blocks] - (sent_t[0] + np.arange(n_blocks) * block / SR))) * block / SR, 2)}
+            "kbps": round(kbps, 1), "depth_blocks": round(float(cli["depth"]), 2),
+            "rtt_ms": round(float(cli["rtt"]), 2),
+            # the server's stand-in audio thread's worst lateness (a real card would miss callbacks)
+            "audio_thread_late_ms": round(float(np.max(late)) * 1e3, 2),
+            "audio_thread_late_at_s": round(float(np.argmax(late)) * block / SR, 2)}
 
 
 def main(argv=None):
@@ -216,7 +284,16 @@ def main(argv=None):
                     help="netns: both ends in namespaces joined by an impairing IP relay (default when "
                          "possible); relay: `modular impair`, UDP only")
     ap.add_argument("--cells", default=None, help="only these cells, e.g. '0,0,0,64;5,20,5,64' (loss,delay,jitter,block)")
+    ap.add_argument("--worker", choices=["server", "client"], help=argparse.SUPPRESS)
+    ap.add_argument("--kind", default="udp", help=argparse.SUPPRESS)
+    ap.add_argument("--block", type=int, default=64, help=argparse.SUPPRESS)
+    ap.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    ap.add_argument("--ports", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.worker:
+        ports = [int(p) for p in a.ports.split(",")] if a.ports else []
+        return worker(a.worker, a.kind, a.block, a.seconds, a.host, ports, a.out)
     path = a.path or ("netns" if netns.available() is None else "relay")
     if path == "netns" and netns.available():
         ap.error(netns.available())

@@ -15,8 +15,6 @@ and the carrier drops audio too when its own queue is backed up. Received frames
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import wire
@@ -49,14 +47,16 @@ class LinkEndpoint:
         self._link_key = None
         self._seen_epoch = 0
         self._scratch = np.zeros((channels_out, block), np.float32)
-        self._period = block / sample_rate
-        self._last_push = -1.0  # monotonic time of the audio thread's last send
+        self.kick = None  # the network thread's kick(), set by the transport: wakes it to send
 
     # -- audio thread
 
     def send(self, position: int, block: np.ndarray) -> bool:
-        self._last_push = time.monotonic()  # a vDSO read: no syscall, the GIL is kept
-        return self.tx.push(position, block)
+        ok = self.tx.push(position, block)
+        kick = self.kick
+        if kick is not None:
+            kick()
+        return ok
 
     def receive(self, out: np.ndarray) -> int:
         epoch = self.link_epoch
@@ -72,15 +72,6 @@ class LinkEndpoint:
         self.rx.set_mode(mode)
 
     # -- network thread
-
-    def next_push(self, now: float) -> float:
-        """When the audio thread will probably have queued its next block: the network
-        thread wakes then (just after), so a block waits about 0.1 ms to be sent rather
-        than up to the loop's poll interval. Nothing in the audio thread has to wake it."""
-        t = self._last_push + self._period + 0.0001
-        if t <= now:  # late, or nothing sent yet: the loop's poll interval applies
-            return now + 0.001
-        return t
 
     def pump(self, session, now: float) -> int:
         """Send what the audio thread queued; returns frames sent. Without an open session

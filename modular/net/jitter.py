@@ -13,17 +13,23 @@ The playout point P (the position of the next sample played) trails C by the off
 O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogram of L
 (about ``memory`` seconds) and chooses O:
 
-- base  = the 1 % quantile of L: the least lateness, i.e. zero buffering;
+- trend = a line fitted through the least lateness of each second of the last half
+  minute: it follows the drift between the two ends' sample clocks (no two cards run at
+  exactly the same rate, and JACK's dummy driver is off by a few hundred ppm), so the
+  histogram holds lateness above the trend, the jitter alone, whatever the drift;
+- base  = trend + the 1 % quantile of that: the least lateness, i.e. zero buffering;
 - fixed mode: O = base + depth, depth set by the caller every block (param + CV);
-- auto mode: O = the (1 - glitch_target) quantile of L (the upper edge of its bin)
-  plus half a block of margin, so only that fraction of frames comes too late: the depth follows the measured
-  statistics, as Jamulus' auto jitter buffer does. It grows at once when frames
-  start arriving later, and shrinks only after ``shrink_after`` seconds of needing less.
+- auto mode: O = trend + the (1 - glitch_target) quantile of the lateness above the
+  trend (the upper edge of its bin) plus half a block of margin, so only that fraction of frames
+  comes too late: the depth follows the measured statistics, as Jamulus' auto jitter
+  buffer does. It grows at once when frames start arriving later, and shrinks only after
+  ``shrink_after`` seconds of needing less.
 
 Moving O skips samples (shrink) or replays held ones (grow). A CV stream in auto mode
-never shrinks: skipping would cut samples out of it (a gate, a step of a ramp), so its
-depth only grows, up to what the worst delay seen needed; a fixed depth set lower does
-shrink it. Depth is capped at
+shrinks only inside held values (a gate, a held pitch: samples equal to the one being
+held), so what plays stays the sent stream bit for bit with a held value shortened;
+this also follows two sample clocks that drift apart. A CV that never holds still is
+cut only beyond ``max_depth``; a fixed depth set lower does shrink it. Depth is capped at
 ``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
 missing at playout are concealed (audio fades out and back in, CV holds its last value)
 and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
@@ -47,7 +53,8 @@ class JitterBuffer:
     def __init__(self, channels: int, block: int, sample_rate: float = 48000, *, cv: bool = False,
                  mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
-                 max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0):
+                 max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
+                 trend_window: float = 1.0, trend_windows: int = 30):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -66,6 +73,8 @@ class JitterBuffer:
         self._stamp = touched(cap, np.int64)
         self._stamp.fill(-1)
         self._held = np.zeros(channels, np.float32)
+        self._ring_bits = self._ring.view(np.int32)  # the same memory, compared bit for bit
+        self._held_bits = self._held.view(np.int32)
         self._conceal = np.full(1, 1 << 30, np.int64)
         self._decay = np.float32(math.exp(-1.0 / (0.002 * sample_rate)))  # audio fades in ~2 ms
         self._recover = max(1, int(0.001 * sample_rate))
@@ -76,6 +85,15 @@ class JitterBuffer:
         self._hist_origin = 0  # lateness (samples) of bin 0
         self._hist_decay = math.exp(-1.0 / (memory * sample_rate / block))
         self._observations = 0
+        # the drift: the least lateness of each window of reads, and a line through them
+        self._win_min = np.zeros(trend_windows, np.float64)
+        self._win_clock = np.zeros(trend_windows, np.float64)
+        self._window_reads = max(1, int(trend_window * sample_rate / block))
+        self._win_count = 0  # windows begun
+        self._window_left = 0
+        self._slope = 0.0  # lateness samples per sample played (the drift, ~1e-4 for 100 ppm)
+        self._trend_clock = 0.0  # the line passes through (_trend_clock, _trend_value)
+        self._trend_value = 0.0
         self._shrink_reads = int(shrink_after * sample_rate / block)
         self._off_target_for = 0
         self._late_run = 0
@@ -93,6 +111,8 @@ class JitterBuffer:
         self.lost = 0  # samples concealed after the start
         self.resyncs = 0
         self.adjustments = 0  # times the playout point moved
+        self.shortened = 0  # CV samples skipped inside held values (auto mode giving buffering back)
+        self.cuts = 0  # times a CV stream that never held still was cut at max_depth
         self.frames_in = 0
         self.target_offset = 0
 
@@ -143,14 +163,42 @@ class JitterBuffer:
         self._stamp[:] = -1  # a restarted timeline may reuse positions: old samples must not play
         self._hist[:] = 0.0
         self._observations = 0
+        self._win_count = 0
+        self._window_left = 0
+        self._slope = 0.0
         self._late_run = 0
         self._off_target_for = 0
 
     def _observe(self, lateness: int):
+        w = self._win_min
+        if self._window_left <= 0:  # a new window of reads begins: refit with the finished ones
+            done = min(self._win_count, len(w))
+            if done >= 8:
+                slope, err, c, v = kernels.trend_fit(self._win_clock, w, done)
+                # only a drift that stands out of the noise of the minima moves the line:
+                # jitter alone leaves it where it is, and the statistics as they were
+                if abs(slope) > 3.0 * err:
+                    self._slope, self._trend_clock, self._trend_value = slope, c, v
+                elif self._slope != 0.0:
+                    self._trend_value = self._trend()
+                    self._trend_clock = self.clock
+                    self._slope = 0.0
+            i = self._win_count % len(w)
+            w[i] = lateness
+            self._win_clock[i] = self.clock
+            self._win_count += 1
+            self._window_left = self._window_reads
+        else:
+            i = (self._win_count - 1) % len(w)
+            if lateness < w[i]:
+                w[i] = lateness
+        if self._win_count == 1:  # no finished window yet: the least lateness so far
+            self._trend_clock, self._trend_value = self.clock, w[0]
+        rel = lateness - self._trend()
         if self._observations == 0:
             # bin 0 starts a quarter of the range below the first observation
-            self._hist_origin = lateness - 256 * self._bin
-        k = (lateness - self._hist_origin) // self._bin
+            self._hist_origin = rel - 256 * self._bin
+        k = (rel - self._hist_origin) // self._bin
         if k < 0 or k >= 1024:
             shift = k - 512  # re-centre on this observation; what falls off is old news
             kernels.hist_shift(self._hist, shift)
@@ -159,8 +207,12 @@ class JitterBuffer:
         kernels.hist_add(self._hist, k, self._hist_decay)
         self._observations += 1
 
+    def _trend(self) -> int:
+        """The drift line at the current clock, in lateness samples."""
+        return int(round(self._trend_value + self._slope * (self.clock - self._trend_clock)))
+
     def _quantile(self, q: float, upper: bool) -> int:
-        """Lateness at quantile ``q``: its bin's lower edge, or upper edge (to be safe)."""
+        """Lateness above the trend at quantile ``q``: its bin's lower edge, or upper edge (to be safe)."""
         i = kernels.hist_quantile(self._hist, q) + (1 if upper else 0)
         return self._hist_origin + i * self._bin - (1 if upper else 0)
 
@@ -212,7 +264,8 @@ class JitterBuffer:
         only when that has moved by more than a block for ``shrink_after`` seconds, so
         statistical noise never makes it skip or hold.
         """
-        base = self._quantile(0.01, upper=False)
+        trend = self._trend()
+        base = trend + self._quantile(0.01, upper=False)
         if self.mode == FIXED:
             want = base + int(self._depth_set * self.block)
             changed = self._depth_set != self._depth_applied
@@ -226,7 +279,7 @@ class JitterBuffer:
                 # half a block on top (it was a whole one): lateness is observed at the
                 # reads, so it already counts whole blocks; the half covers what the
                 # histogram has not seen yet
-                want = self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
+                want = trend + self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
             slack = self.block // 4
             grow_hold, shrink_hold = 0, self._shrink_reads
         want = min(max(want, base), base + int(self.max_depth * self.block))
@@ -247,19 +300,38 @@ class JitterBuffer:
             # skip only samples that are here: never past what has arrived, or the
             # frames still in flight would come late
             skip = min(offset - want, self._newest_end - self.playout - self.block)
-            if self.cv and self.mode == AUTO:
-                skip = 0  # CV is never cut short on the buffer's own initiative: only a fixed depth does that
             if self._off_target_for > shrink_hold and skip > 0:
-                self.playout += skip
-                self.adjustments += 1
-                self._off_target_for = 0
+                if self.cv and self.mode == AUTO:
+                    self._shorten_cv(skip, offset - base > int(self.max_depth * self.block))
+                else:
+                    self.playout += skip
+                    self.adjustments += 1
+                    self._off_target_for = 0
         else:
             self._off_target_for = 0
+
+    def _shorten_cv(self, skip: int, over_max: bool):
+        """Auto mode on a CV stream: give back buffering without cutting anything out.
+        Samples are skipped only where they repeat the value being held (a gate, a held
+        pitch, a clock between ticks), so the stream plays on bit for bit with a held
+        value a little shorter. That is how the depth comes back after a delay, and
+        follows two sample clocks that drift apart (the sender's faster: frames pile up).
+        A CV that never holds still is cut only beyond ``max_depth`` (counted in
+        ``cuts``): the depth never grows without bound."""
+        run = kernels.held_run(self._ring_bits, self._stamp, self._mask, self.playout, skip, self._held_bits)
+        if run == 0 and over_max:
+            run = skip
+            self.cuts += 1
+        if run > 0:
+            self.playout += run
+            self.adjustments += 1
+            self.shortened += run
 
     def read(self, out: np.ndarray, position: int | None = None) -> int:
         """Play one block into ``out`` (channels, frames). With ``position`` the caller
         chooses the timeline position to play (a return stream played at t + L);
         otherwise the buffer steers its own playout point. Returns the samples missing."""
+        self._window_left -= 1
         self._drain()
         n = out.shape[1]
         if not self.started:
@@ -340,4 +412,5 @@ class JitterBuffer:
     def stats(self) -> dict:
         return {"mode": self.mode, "depth": self.depth, "target": self.target, "fill": self.fill,
                 "underruns": self.underruns, "late": self.late, "lost": self.lost, "stalls": self.stalls,
-                "resyncs": self.resyncs, "frames": self.frames_in, "overflows": self.inbox.overflows}
+                "resyncs": self.resyncs, "frames": self.frames_in, "overflows": self.inbox.overflows,
+                "shortened": self.shortened, "cuts": self.cuts}

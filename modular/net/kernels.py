@@ -106,3 +106,49 @@ def hist_quantile(hist, q):
         if acc >= goal:
             return i
     return hist.shape[0] - 1
+
+
+@njit(cache=True, nogil=True)
+def held_run(ring_bits, stamp, mask, position, limit, held_bits):
+    """How many samples from ``position`` on (at most ``limit``) are present and equal,
+    bit for bit in every channel, to ``held`` (the last values played): a CV buffer can
+    skip those without changing what is heard, only shortening a held value."""
+    channels = ring_bits.shape[0]
+    for i in range(limit):
+        p = position + i
+        j = p & mask
+        if stamp[j] != p:
+            return i
+        for c in range(channels):
+            if ring_bits[c, j] != held_bits[c]:
+                return i
+    return limit
+
+
+@njit(cache=True, nogil=True)
+def trend_fit(clocks, values, n):
+    """Least-squares line through the first ``n`` points: (slope, the slope's standard
+    error, mean clock, mean value)."""
+    if n < 3:
+        return 0.0, np.inf, 0.0, 0.0
+    mc = 0.0
+    mv = 0.0
+    for i in range(n):
+        mc += clocks[i]
+        mv += values[i]
+    mc /= n
+    mv /= n
+    sxx = 0.0
+    sxy = 0.0
+    for i in range(n):
+        dx = clocks[i] - mc
+        sxx += dx * dx
+        sxy += dx * (values[i] - mv)
+    if sxx <= 0.0:
+        return 0.0, np.inf, mc, mv
+    slope = sxy / sxx
+    res = 0.0
+    for i in range(n):
+        e = values[i] - mv - slope * (clocks[i] - mc)
+        res += e * e
+    return slope, np.sqrt(res / (n - 2) / sxx), mc, mv

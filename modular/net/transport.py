@@ -56,10 +56,7 @@ class _Base:
 
     @property
     def next_deadline(self) -> float:
-        t = self._core_deadline()
-        if self.net is not None:
-            t = min(t, self.endpoint.next_push(self.net.clock()))
-        return t
+        return self._core_deadline()
 
 
 # ---------------------------------------------------------------- UDP
@@ -74,6 +71,7 @@ class UdpClientTransport(_Base):
 
     def attach(self, net):
         self.net = net
+        self.endpoint.kick = net.kick
         self.sock = socket.socket(self.family, socket.SOCK_DGRAM)
         self.sock.connect(self.addr)
         self.sock.setblocking(False)
@@ -135,6 +133,7 @@ class UdpServerTransport(_Base):
 
     def attach(self, net):
         self.net = net
+        self.endpoint.kick = net.kick
         self._register(self.sock)
 
     def detach(self):
@@ -250,6 +249,7 @@ class TcpClientTransport(_Base):
 
     def attach(self, net):
         self.net = net
+        self.endpoint.kick = net.kick
 
     def detach(self):
         if self.conn is not None:
@@ -327,6 +327,7 @@ class TcpServerTransport(_Base):
 
     def attach(self, net):
         self.net = net
+        self.endpoint.kick = net.kick
         self._register(self.listener)
 
     def detach(self):

@@ -272,6 +272,7 @@ class RadioBroadcast(Module):
     def after_block(self, frame):
         if getattr(self, "_transport", None) is not None:
             self.ring.push(frame, self._tx[: self.channels])
+            self._net.kick()  # send it now, not at the network thread's next poll
 
     def status(self):
         t = getattr(self, "_status_t", None)  # still there after stop(), for the last report
@@ -474,6 +475,7 @@ class RadioClient(Module):
         # the chain into `return` ran before this module: it answered last block's `out`
         if rc and self._prev_pos is not None:
             self.ring.push(self._prev_pos, self._tx[:rc])
+            self._net.kick()
         self._prev_pos = self._cur_pos
         meta = self._meta
         self.jb.set_depth(float(meta[DEPTH]))

@@ -169,3 +169,64 @@ def test_read_allocates_no_arrays():
     grown = sum(s.size_diff for s in after.compare_to(before, "filename")
                 if "jitter.py" in str(s.traceback) or "kernels.py" in str(s.traceback))
     assert grown < 4096
+
+
+def _drifting(jb, seconds, values, ratio):
+    """The sender's clock runs ``ratio`` times the receiver's: it makes a frame every
+    PERIOD / ratio seconds, delivered 5 ms later; the receiver reads every PERIOD.
+    ``values(position)`` is the CV block at a position. Returns the played samples."""
+    out = np.zeros((jb.channels, B), np.float32)
+    outs, depths = [], []
+    sent = 0
+    n = int(seconds / PERIOD)
+    for r in range(n):
+        now = r * PERIOD
+        while sent * PERIOD / ratio + 0.005 <= now:
+            blk = values(sent * B)
+            jb.offer(wire.Frame(1, sent, sent * B, jb.channels, B, wire.Encoding.FLOAT32, blk.tobytes(),
+                                wire.FLAG_CV))
+            sent += 1
+        jb.read(out)
+        outs.append(out.copy())
+        depths.append(jb.depth)
+    return np.concatenate(outs, axis=1), np.array(depths)
+
+
+def _runs(x):
+    """(values, lengths) of the runs of equal samples in x."""
+    edges = np.flatnonzero(np.diff(x.view(np.uint32))) + 1
+    starts = np.concatenate([[0], edges])
+    return x[starts], np.diff(np.concatenate([starts, [len(x)]]))
+
+
+def test_cv_follows_a_faster_sender_by_shortening_held_values_only():
+    """Two sample clocks never agree: here the sender runs 500 ppm fast, so frames pile up
+    (22 blocks a minute). Auto mode gives the excess back inside held values (a gate held
+    between clock ticks, a held pitch): the depth stays put, and what plays is the sent
+    CV with some held values a few samples shorter, every value and every step in order.
+    (The lateness statistics see the drift over their memory as spread: 5 s here.)"""
+    def gate_and_pitch(position):
+        t = np.arange(position, position + B)
+        gate = np.where(t % 6000 < 1200, 10.0, 0.0)  # a 1200-sample gate every 6000 samples
+        pitch = (t // 6000 % 7) / 12.0  # a new note with each gate
+        return np.stack([gate, pitch]).astype(np.float32)
+
+    jb = JitterBuffer(2, B, SR, cv=True, mode="auto", shrink_after=1.0, memory=5.0)
+    y, depths = _drifting(jb, 60.0, gate_and_pitch, 1.0005)
+    assert depths[int(10 / PERIOD):].max() < 8, "the depth does not grow with the drift"
+    assert jb.shortened > 0.0004 * 50 * SR and jb.cuts == 0, jb.stats()
+    start = int(np.argmax(y[0] > 0))  # from the first gate on
+    sent = gate_and_pitch(0)
+    sent = np.concatenate([gate_and_pitch(p) for p in range(0, y.shape[1] + 10 * 6000, B)], axis=1)
+    for c in range(2):
+        pv, pl = _runs(y[c, start:])
+        sv, sl = _runs(sent[c, int(np.argmax(sent[0] > 0)):])
+        m = len(pv) - 1  # the last run is cut off by the end of the test
+        assert np.array_equal(pv[:m].view(np.uint32), sv[:m].view(np.uint32)), "every value, in order"
+        assert np.all(pl[1:m] <= sl[1:m]) and np.all(sl[1:m] - pl[1:m] <= 600), "held values only shortened"
+
+
+def test_cv_that_never_holds_still_is_cut_only_beyond_max_depth():
+    jb = JitterBuffer(1, B, SR, cv=True, mode="auto", shrink_after=1.0, memory=5.0, max_depth=16)
+    _, depths = _drifting(jb, 60.0, lambda p: ramp(p, 1), 1.0005)
+    assert jb.cuts > 0 and depths.max() <= 16 + 2, (jb.stats(), depths.max())
