@@ -52,6 +52,7 @@ from modular.net import netns  # noqa: E402
 SR = 48000
 WARMUP = 1.5  # seconds not measured: connection, the auto buffer's first statistics
 LINKS = ("audio", "cv")
+SPIN = float(os.environ.get("NET_MATRIX_SPIN", "0"))
 
 
 def free_port():
@@ -129,11 +130,18 @@ def worker(role, kind, block, seconds, host, ports, out_path):
         except OSError:
             pass
         a, c = eps["audio"], eps["cv"]
+        trace = os.environ.get("NET_MATRIX_TRACE")  # dump every thread's stack when a block stalls
+        if trace:
+            import faulthandler
         for k in range(n_blocks):
+            if trace:
+                faulthandler.dump_traceback_later(float(trace), exit=False)
             due = t0 + k * block / SR
             now = time.monotonic()
-            if now < due:
-                time.sleep(due - now)
+            if now < due - SPIN:
+                time.sleep(due - SPIN - now)
+            while time.monotonic() < due:  # the last SPIN seconds: no timer wake-up to wait for
+                pass
             pos = k * block
             sent_t[k] = time.monotonic()
             blk[0] = (pos + idx).astype(np.float32)  # the position, exact below 2^24
@@ -152,7 +160,11 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     th.join()
     gc.unfreeze()
     st = eps["audio"].status
-    np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out,
+    rx = eps["audio"].rx
+    nz = np.nonzero(rx._hist)[0]
+    hist = np.array([(rx._hist_origin + i * rx._bin, rx._hist[i]) for i in nz]).reshape(-1, 2)
+    np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist,
+             drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls,
              frames=st.get("frames", 0), depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
     print(json.dumps({"done": True}), flush=True)
     time.sleep(0.3)
@@ -165,7 +177,9 @@ def worker(role, kind, block, seconds, host, ports, out_path):
 
 class _End:
     def __init__(self, cmd, env):
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        err = open(os.environ["NET_MATRIX_STDERR"] + f".{len(cmd)}", "w") if os.environ.get("NET_MATRIX_STDERR") \
+            else subprocess.PIPE
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      text=True, env=env)
 
     def expect(self, key, timeout=30.0):
@@ -230,7 +244,12 @@ def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
                 e.start_at(t0)
             for e in ends:
                 e.expect("done", timeout=seconds + 30)
-            return measure(np.load(f"{tmp}/server.npz"), np.load(f"{tmp}/client.npz"), block, seconds)
+            cli = np.load(f"{tmp}/client.npz")
+            if os.environ.get("NET_MATRIX_HIST"):  # the client's lateness above the drift line
+                h = cli["hist"]
+                print("lateness histogram (samples above the trend: share):",
+                      " ".join(f"{int(v)}:{w / h[:, 1].sum():.1e}" for v, w in h), file=sys.stderr)
+            return measure(np.load(f"{tmp}/server.npz"), cli, block, seconds)
         finally:
             for e in ends:
                 e.close()
@@ -269,7 +288,8 @@ def measure(srv, cli, block, seconds):
             "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
             "glitches_per_min": round(glitches / minutes, 2), "cv_bit_errors": bit_errors,
             "kbps": round(kbps, 1), "depth_blocks": round(float(cli["depth"]), 2),
-            "rtt_ms": round(float(cli["rtt"]), 2),
+            "rtt_ms": round(float(cli["rtt"]), 2), "drift_ppm": round(float(cli["drift_ppm"]), 1),
+            "adjustments": int(cli["adjustments"]), "stalls": int(cli["stalls"]),
             # the server's stand-in audio thread's worst lateness (a real card would miss callbacks)
             "audio_thread_late_ms": round(float(np.max(late)) * 1e3, 2),
             "audio_thread_late_at_s": round(float(np.argmax(late)) * block / SR, 2)}

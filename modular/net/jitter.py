@@ -174,10 +174,14 @@ class JitterBuffer:
         if self._window_left <= 0:  # a new window of reads begins: refit with the finished ones
             done = min(self._win_count, len(w))
             if done >= 8:
-                slope, err, c, v = kernels.trend_fit(self._win_clock, w, done)
-                # only a drift that stands out of the noise of the minima moves the line:
-                # jitter alone leaves it where it is, and the statistics as they were
-                if abs(slope) > 3.0 * err:
+                first = (self._win_count - done) % len(w)  # the oldest window kept
+                slope, err, c, v = kernels.trend_fit(self._win_clock, w, first, done)
+                if self._drifting(first, done):
+                    if self._slope == 0.0:
+                        # the lateness seen so far lies along the drift, not above a level:
+                        # start the statistics afresh above the line
+                        self._hist[:] = 0.0
+                        self._observations = 0
                     self._slope, self._trend_clock, self._trend_value = slope, c, v
                 elif self._slope != 0.0:
                     self._trend_value = self._trend()
@@ -206,6 +210,20 @@ class JitterBuffer:
             k -= shift
         kernels.hist_add(self._hist, k, self._hist_decay)
         self._observations += 1
+
+    def _drifting(self, first: int, done: int) -> bool:
+        """The least lateness of each window moves steadily, more than its noise: in both
+        halves of the windows kept, the same way. Jitter alone leaves the line where it
+        is (and the statistics as they were), and so does a single step, such as frames
+        that began to arrive just after the reads instead of just before them."""
+        h = done // 2
+        signs = 0
+        for lo, n in ((first, h), (first + h, done - h)):
+            slope, err, _, _ = kernels.trend_fit(self._win_clock, self._win_min, lo % len(self._win_min), n)
+            if not abs(slope) > max(3.0 * err, 1e-6):
+                return False
+            signs += 1 if slope > 0 else -1
+        return abs(signs) == 2
 
     def _trend(self) -> int:
         """The drift line at the current clock, in lateness samples."""

@@ -126,21 +126,24 @@ def held_run(ring_bits, stamp, mask, position, limit, held_bits):
 
 
 @njit(cache=True, nogil=True)
-def trend_fit(clocks, values, n):
-    """Least-squares line through the first ``n`` points: (slope, the slope's standard
-    error, mean clock, mean value)."""
+def trend_fit(clocks, values, start, n):
+    """Least-squares line through ``n`` points of two circular arrays, from index
+    ``start`` on: (slope, the slope's standard error, mean clock, mean value)."""
+    cap = clocks.shape[0]
     if n < 3:
         return 0.0, np.inf, 0.0, 0.0
     mc = 0.0
     mv = 0.0
-    for i in range(n):
+    for k in range(n):
+        i = (start + k) % cap
         mc += clocks[i]
         mv += values[i]
     mc /= n
     mv /= n
     sxx = 0.0
     sxy = 0.0
-    for i in range(n):
+    for k in range(n):
+        i = (start + k) % cap
         dx = clocks[i] - mc
         sxx += dx * dx
         sxy += dx * (values[i] - mv)
@@ -148,7 +151,8 @@ def trend_fit(clocks, values, n):
         return 0.0, np.inf, mc, mv
     slope = sxy / sxx
     res = 0.0
-    for i in range(n):
+    for k in range(n):
+        i = (start + k) % cap
         e = values[i] - mv - slope * (clocks[i] - mc)
         res += e * e
     return slope, np.sqrt(res / (n - 2) / sxx), mc, mv

@@ -216,7 +216,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(4))  # the path: above the network threads, below audio
+        # the path: real time, so it keeps its timing, but below every thread of the two ends:
+        # a network thread preempted by it while holding its GIL would stall its audio thread
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     except (AttributeError, OSError):
         pass
     up = Impairment(a.loss, a.delay, a.jitter, a.burst, a.reorder, a.dup, a.seed)

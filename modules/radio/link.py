@@ -91,7 +91,7 @@ def _warm_up(block, sample_rate, cv):
     kernels.hist_shift(hist, -1)
     kernels.hist_quantile(hist, 0.5)
     kernels.held_run(np.zeros((1, 16), np.int32), stamp, 15, 0, 4, np.zeros(1, np.int32))
-    kernels.trend_fit(np.arange(8.0), np.arange(8.0), 8)
+    kernels.trend_fit(np.arange(8.0), np.arange(8.0), 0, 8)
 
 
 def _port(value, key="port", allow_zero=False):

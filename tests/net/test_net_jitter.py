@@ -213,7 +213,7 @@ def test_cv_follows_a_faster_sender_by_shortening_held_values_only():
 
     jb = JitterBuffer(2, B, SR, cv=True, mode="auto", shrink_after=1.0, memory=5.0)
     y, depths = _drifting(jb, 60.0, gate_and_pitch, 1.0005)
-    assert depths[int(10 / PERIOD):].max() < 8, "the depth does not grow with the drift"
+    assert depths[int(15 / PERIOD):].max() < 4, "the depth does not grow with the drift"
     assert jb.shortened > 0.0004 * 50 * SR and jb.cuts == 0, jb.stats()
     start = int(np.argmax(y[0] > 0))  # from the first gate on
     sent = gate_and_pitch(0)
