@@ -29,7 +29,7 @@ Moving O skips samples (shrink) or replays held ones (grow). A CV stream in auto
 shrinks only inside held values (a gate, a held pitch: samples equal to the one being
 held), so what plays stays the sent stream bit for bit with a held value shortened;
 this also follows two sample clocks that drift apart. A CV that never holds still is
-cut only beyond ``max_depth``; a fixed depth set lower does shrink it. Depth is capped at
+cut only when its depth nears the ring's size; a fixed depth set lower does shrink it. Depth is capped at
 ``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
 missing at playout are concealed (audio fades out and back in, CV holds its last value)
 and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
@@ -320,7 +320,7 @@ class JitterBuffer:
             skip = min(offset - want, self._newest_end - self.playout - self.block)
             if self._off_target_for > shrink_hold and skip > 0:
                 if self.cv and self.mode == AUTO:
-                    self._shorten_cv(skip, offset - base > int(self.max_depth * self.block))
+                    self._shorten_cv(skip, offset - base > 3 * self._max_wait // 4)
                 else:
                     self.playout += skip
                     self.adjustments += 1
@@ -328,16 +328,17 @@ class JitterBuffer:
         else:
             self._off_target_for = 0
 
-    def _shorten_cv(self, skip: int, over_max: bool):
+    def _shorten_cv(self, skip: int, over_ring: bool):
         """Auto mode on a CV stream: give back buffering without cutting anything out.
         Samples are skipped only where they repeat the value being held (a gate, a held
         pitch, a clock between ticks), so the stream plays on bit for bit with a held
         value a little shorter. That is how the depth comes back after a delay, and
         follows two sample clocks that drift apart (the sender's faster: frames pile up).
-        A CV that never holds still is cut only beyond ``max_depth`` (counted in
-        ``cuts``): the depth never grows without bound."""
+        A CV that never holds still is cut only when its depth nears what the ring holds
+        (the bound on waiting for late data too; counted in ``cuts``): the depth never
+        grows without bound, and no delay a reliable carrier can recover from cuts CV."""
         run = kernels.held_run(self._ring_bits, self._stamp, self._mask, self.playout, skip, self._held_bits)
-        if run == 0 and over_max:
+        if run == 0 and over_ring:
             run = skip
             self.cuts += 1
         if run > 0:

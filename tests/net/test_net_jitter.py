@@ -226,7 +226,11 @@ def test_cv_follows_a_faster_sender_by_shortening_held_values_only():
         assert np.all(pl[1:m] <= sl[1:m]) and np.all(sl[1:m] - pl[1:m] <= 600), "held values only shortened"
 
 
-def test_cv_that_never_holds_still_is_cut_only_beyond_max_depth():
-    jb = JitterBuffer(1, B, SR, cv=True, mode="auto", shrink_after=1.0, memory=5.0, max_depth=16)
-    _, depths = _drifting(jb, 60.0, lambda p: ramp(p, 1), 1.0005)
-    assert jb.cuts > 0 and depths.max() <= 16 + 2, (jb.stats(), depths.max())
+def test_cv_that_never_holds_still_is_cut_only_when_the_ring_is_nearly_full():
+    jb = JitterBuffer(1, B, SR, cv=True, mode="auto", shrink_after=1.0, memory=5.0, max_depth=4,
+                      max_frame=B)
+    bound = jb._max_wait / B  # blocks of waiting the ring allows
+    _, depths = _drifting(jb, 120.0, lambda p: ramp(p, 1), 1.002)
+    assert jb.cuts > 0 and depths.max() <= bound, (jb.stats(), depths.max(), bound)
+    piled_up = 0.002 * 120.0 * SR  # samples the faster sender got ahead
+    assert jb.cuts <= piled_up / (0.5 * bound * B) + 1, "each cut waits for the depth to near the bound"
