@@ -95,6 +95,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     net = NetThread().start()
     eps = {}
     bound = {}
+    transports = {}
     for k, name in enumerate(LINKS):
         ep = eps[name] = LinkEndpoint(2, 2, block, SR, cv=name == "cv", max_depth=128)
         if role == "server":
@@ -102,7 +103,8 @@ def worker(role, kind, block, seconds, host, ports, out_path):
             bound[name] = t.port
             net.add(t)
         else:
-            net.add(transport.client(ep, host, ports[k], transport=kind))
+            t = net.add(transport.client(ep, host, ports[k], transport=kind))
+        transports[name] = t
     print(json.dumps({"ports": [bound[n] for n in LINKS]} if role == "server" else {"started": True}), flush=True)
     deadline = time.monotonic() + 15
     while not all(ep.status.get("connected") for ep in eps.values()):
@@ -164,12 +166,21 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     nz = np.nonzero(rx._hist)[0]
     hist = np.array([(rx._hist_origin + i * rx._bin, rx._hist[i]) for i in nz]).reshape(-1, 2)
     np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist,
-             drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls,
+             drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls, late=rx.late, lost=rx.lost,
+             fec=_fec_counts(transports["audio"]),
              frames=st.get("frames", 0), depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
     print(json.dumps({"done": True}), flush=True)
     time.sleep(0.3)
     net.stop()
     return 0
+
+
+def _fec_counts(t):
+    """[recovered, unrecoverable] frames of the audio link's FEC decoder, if it has one."""
+    core = getattr(t, "core", None)
+    peer = getattr(core, "peer", None) or (getattr(t, "current", None))
+    dec = getattr(peer, "fec_rx", None)
+    return [dec.recovered, dec.unrecoverable] if dec is not None else [0, 0]
 
 
 # ---------------------------------------------------------------- the parent
@@ -271,7 +282,8 @@ def measure(srv, cli, block, seconds):
     src = p // block
     frac = (p % block) / SR
     lat = (played_t[ok] - (sent_t[src] + frac)) * 1e3 + block / SR * 1e3  # + the block being played
-    glitches = int(np.count_nonzero(np.diff(under[warm:].astype(int)) == 1))
+    starts = np.flatnonzero(np.diff(under[warm:].astype(int)) == 1) + 1
+    glitches = len(starts)
     # CV: every played sample is the sent value at its position; none skipped
     y = cli["cv"][:, warm * block:]
     fresh = np.concatenate([[True], np.diff(y[0]) != 0])
@@ -289,7 +301,10 @@ def measure(srv, cli, block, seconds):
             "glitches_per_min": round(glitches / minutes, 2), "cv_bit_errors": bit_errors,
             "kbps": round(kbps, 1), "depth_blocks": round(float(cli["depth"]), 2),
             "rtt_ms": round(float(cli["rtt"]), 2), "drift_ppm": round(float(cli["drift_ppm"]), 1),
-            "adjustments": int(cli["adjustments"]), "stalls": int(cli["stalls"]),
+            "adjustments": int(cli["adjustments"]), "stalls": int(cli["stalls"]), "late_frames": int(cli["late"]),
+            "lost_samples": int(cli["lost"]), "fec_recovered": int(cli["fec"][0]),
+            "fec_unrecoverable": int(cli["fec"][1]),
+            "glitch_at_s": [round(float(warm + g) * block / SR, 2) for g in starts[:10]],
             # the server's stand-in audio thread's worst lateness (a real card would miss callbacks)
             "audio_thread_late_ms": round(float(np.max(late)) * 1e3, 2),
             "audio_thread_late_at_s": round(float(np.argmax(late)) * block / SR, 2)}

@@ -16,6 +16,7 @@ For an engine module (radio.Client / radio.Server):
     net.remove(t)
 
 Pieces: wire (codec), session (state machine), latency, jitter (+ kernels, spsc),
-kcp_link and udp (UDP carrier), framing (TCP carrier), simlink (simulated link),
+kcp_link and udp (UDP carrier: KCP for what must arrive, DATAGRAMs with forward error
+correction for audio: fec, gf256), framing (TCP carrier), simlink (simulated link),
 impair (the relay), endpoint, transport, netthread. The protocol is docs/protocol.md.
 """

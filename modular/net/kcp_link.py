@@ -7,11 +7,13 @@ a plausible sequence number would be taken as data, so every datagram carries a 
 tag (BLAKE2s-64 of header and body, keyed with the session token from WELCOME):
 
     SEALED   = "MX" | version | 0x04 | tag (8 bytes) | KCP segment(s)
-    DATAGRAM = "MX" | version | 0x05 | tag (8 bytes) | session id (u32 LE) | one message
+    DATAGRAM = "MX" | version | 0x05 | tag (8 bytes) | session id (u32 LE) | count (u8) |
+               count x (length u16 | message)
 
 The KCP segment starts with the conversation id (little-endian u32), which is the session
 id: that is how a server finds the session even if the client's address changes. DATAGRAM
-carries what must not wait behind a retransmission (PING, PONG, KEEPALIVE).
+carries what must not wait behind a retransmission (PING, PONG, KEEPALIVE, and audio
+FRAMEs with their PARITY: fec.py), several messages to a datagram where they fit.
 
 Facts about the ``kcp`` package this relies on (DESIGN.md): ``flush()`` after every
 ``enqueue()`` and ``receive()``, else data waits for the next update tick; ``flush()``
@@ -37,7 +39,9 @@ DATAGRAM_HEADER = wire.header(wire.MsgType.DATAGRAM)
 SEALED_OVERHEAD = wire.HEADER_SIZE + TAG_SIZE
 KCP_OVERHEAD = 24
 _CONV = struct.Struct("<I")
-_MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + wire.HEADER_SIZE}
+_LEN = struct.Struct(">H")
+_MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + 1 + 2 + wire.HEADER_SIZE}
+DATAGRAM_OVERHEAD = SEALED_OVERHEAD + 4 + 1  # before the first message's length
 
 
 def tag(token: bytes, header, body) -> bytes:
@@ -72,17 +76,54 @@ def unseal(token: bytes, datagram) -> bytes:
     return body
 
 
-def seal_datagram(token: bytes, conv: int, message: bytes) -> bytes:
-    """A DATAGRAM: one message outside KCP, authenticated like a SEALED segment."""
-    return seal(DATAGRAM_HEADER, token, _CONV.pack(conv) + message)
+def seal_datagram(token: bytes, conv: int, messages) -> bytes:
+    """A DATAGRAM: one message (bytes) or several (a list), outside KCP, authenticated
+    like a SEALED segment."""
+    if isinstance(messages, (bytes, bytearray, memoryview)):
+        messages = [messages]
+    if not 1 <= len(messages) <= 255:
+        raise ValueError("a DATAGRAM holds 1 to 255 messages")
+    body = bytearray(_CONV.pack(conv))
+    body.append(len(messages))
+    for m in messages:
+        body += _LEN.pack(len(m))
+        body += m
+    return seal(DATAGRAM_HEADER, token, bytes(body))
 
 
-def open_datagram(token: bytes, conv: int, datagram) -> bytes:
-    """The message in an authentic DATAGRAM of conversation ``conv``; ProtocolError otherwise."""
+def datagram_size(sizes) -> int:
+    """The bytes of a DATAGRAM holding messages of these sizes."""
+    return DATAGRAM_OVERHEAD + sum(2 + n for n in sizes)
+
+
+def _messages(body) -> list[bytes]:
+    """The messages of a DATAGRAM body (after its session id): exactly as many as it
+    says, each at least a header long, nothing left over; ProtocolError otherwise."""
+    count = body[4]
+    pos = 5
+    out = []
+    if count == 0:
+        raise ProtocolError(ErrorCode.MALFORMED, "empty DATAGRAM")
+    for _ in range(count):
+        if pos + 2 > len(body):
+            raise ProtocolError(ErrorCode.MALFORMED, "truncated DATAGRAM")
+        (n,) = _LEN.unpack_from(body, pos)
+        pos += 2
+        if n < wire.HEADER_SIZE or pos + n > len(body):
+            raise ProtocolError(ErrorCode.MALFORMED, "bad message length in DATAGRAM")
+        out.append(body[pos:pos + n])
+        pos += n
+    if pos != len(body):
+        raise ProtocolError(ErrorCode.MALFORMED, "trailing bytes in DATAGRAM")
+    return out
+
+
+def open_datagram(token: bytes, conv: int, datagram) -> list[bytes]:
+    """The messages in an authentic DATAGRAM of conversation ``conv``; ProtocolError otherwise."""
     body = unseal(token, datagram)
     if _CONV.unpack_from(body)[0] != conv:
         raise ProtocolError(ErrorCode.AUTH, "another conversation")
-    return body[4:]
+    return _messages(body)
 
 
 class KcpLink:
@@ -148,7 +189,7 @@ class KcpLink:
             if body[:4] != self._conv_bytes:
                 raise ProtocolError(ErrorCode.AUTH, "another conversation")
             if datagram[3] == wire.MsgType.DATAGRAM:
-                return [body[4:]]
+                return _messages(body)
             try:
                 self._kcp.receive(body)
             except Exception:

@@ -46,7 +46,8 @@ class SessionConfig:
 
 # How a carrier should send each outgoing message.
 RELIABLE = 0  # in order, never dropped (handshake, CV, BYE, radio messages)
-DROPPABLE = 1  # in order, but a congested carrier drops it rather than queue it (audio)
+DROPPABLE = 1  # audio: over UDP a DATAGRAM with forward error correction (fec.py), over TCP
+#                in order but dropped rather than queued when the carrier is backed up
 UNRELIABLE = 2  # may be sent outside the reliable stream, may be lost (PING, PONG, KEEPALIVE):
 #                 latency is measured on the path, not behind retransmissions
 

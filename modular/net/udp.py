@@ -3,8 +3,9 @@
 Handshake messages (HELLO, WELCOME, REJECT) travel as bare datagrams, because there is
 no KCP conversation until the server has picked a session id and token; the client
 repeats HELLO until it is answered, and the server answers a repeated HELLO with the same
-WELCOME. Everything after the handshake goes through the session's KcpLink as SEALED
-datagrams. The server creates a session (and its KCP object, which is never freed) only
+WELCOME. After the handshake, what must arrive goes through the session's KcpLink as
+SEALED datagrams; PING/PONG/KEEPALIVE and audio frames (with their PARITY, fec.py) go
+as DATAGRAMs, packed several to a datagram where they fit. The server creates a session (and its KCP object, which is never freed) only
 for a well-formed HELLO, keeps at most ``max_sessions``, and forgets a session that
 stays silent after its WELCOME for the handshake timeout, so garbage cannot grow it.
 
@@ -16,12 +17,18 @@ from __future__ import annotations
 import random
 import secrets
 
+import collections
+
 from . import wire
-from .kcp_link import KcpLink, open_datagram, seal_datagram, sealed_conv, unseal
-from .session import UNRELIABLE, Session, SessionConfig, State
+from .fec import FecDecoder, FecEncoder, warm_up
+from .kcp_link import KcpLink, datagram_size, open_datagram, seal_datagram, sealed_conv, unseal
+from .session import DROPPABLE, UNRELIABLE, Session, SessionConfig, State
 from .wire import ErrorCode, MsgType, ProtocolError
 
 LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
+MTU = 1200  # bytes of UDP payload we send at most (what KCP is set to as well)
+AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
+PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
 
 
 class UdpPeer:
@@ -32,7 +39,8 @@ class UdpPeer:
     reliable to send): KCP objects are never freed, so a forged HELLO must not cost one.
     """
 
-    def __init__(self, session: Session, addr=None, link_options: dict | None = None, eager_link=False):
+    def __init__(self, session: Session, addr=None, link_options: dict | None = None, eager_link=False,
+                 fec=AUDIO_FEC):
         self.session = session
         self.eager_link = eager_link
         self.addr = addr
@@ -40,6 +48,13 @@ class UdpPeer:
         self.link_options = link_options or {}
         self.closed_at: float | None = None
         self._raw: list[bytes] = []
+        # audio (droppable FRAMEs) as DATAGRAMs with parity; without fec, through KCP
+        self.fec = FecEncoder(*fec) if fec else None
+        self.fec_rx = FecDecoder()
+        self._parity: collections.deque[bytes] = collections.deque()
+        self._parity_since = 0.0
+        self._per_frame = 1 if not fec else -(-fec[1] // fec[0])  # parity pieces sent with each frame
+        self._group = fec[0] if fec else 1
 
     def _ensure_link(self, now) -> KcpLink:
         if self.link is None:
@@ -52,30 +67,96 @@ class UdpPeer:
         if self.eager_link and s.token:
             self._ensure_link(now)
         pushed = False
+        unreliable = []
+        parity = []
         for data, how in s.take_outgoing():
             if not s.token or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
                 self._raw.append(data)
             elif how == UNRELIABLE:
-                self._raw.append(seal_datagram(s.token, s.session_id, data))
+                unreliable.append(data)
+            elif how == DROPPABLE and self.fec is not None and data[3] == MsgType.FRAME:
+                unreliable.append(data)
+                parity += self.fec.add(data)
             else:
                 self._ensure_link(now).send(data, now, droppable=bool(how))
                 pushed = True
         if pushed:
             self.link.flush(now)
+        if unreliable or self._parity:
+            self._pack(unreliable, now)
+        if parity:  # after the frames they protect are out: never in the same datagram
+            if not self._parity:
+                self._parity_since = now
+            self._parity.extend(parity)
         if self.session.state is State.CLOSED and self.closed_at is None:
             self.closed_at = now
+
+    def _pack(self, messages: list[bytes], now: float):
+        """Seal unreliable messages into as few DATAGRAMs as fit the MTU. Each audio frame
+        takes the next parity piece along (in its datagram, or right after it), so the
+        protection of a group is spread over the frames of the next one."""
+        token, sid = self.session.token, self.session.session_id
+        cur: list[bytes] = []
+        sizes: list[int] = []
+
+        def add(m):
+            if cur and datagram_size(sizes + [len(m)]) > MTU:
+                self._raw.append(seal_datagram(token, sid, cur))
+                cur.clear()
+                sizes.clear()
+            cur.append(m)
+            sizes.append(len(m))
+
+        for m in messages:
+            add(m)
+            if m[3] == MsgType.FRAME and self._parity:
+                # one piece per frame normally; more when pieces pile up (two groups' worth
+                # at once, after a stream skipped frames), so none waits longer than a group
+                for _ in range(max(self._per_frame, -(-len(self._parity) // self._group))):
+                    if not self._parity:
+                        break
+                    add(self._parity.popleft())
+                self._parity_since = now
+        if self._parity and not messages and now - self._parity_since >= PARITY_WAIT:
+            while self._parity:  # no audio to ride with: the stream paused
+                add(self._parity.popleft())
+        if cur:
+            self._raw.append(seal_datagram(token, sid, cur))
 
     def sealed_received(self, datagram, now: float):
         s = self.session
         if not s.token:
             raise ProtocolError(ErrorCode.UNEXPECTED, "sealed datagram before the handshake")
         if datagram[3] == MsgType.DATAGRAM:
-            messages = [open_datagram(s.token, s.session_id, datagram)]
+            for message in open_datagram(s.token, s.session_id, datagram):
+                self._unreliable_received(message, now)
+            return
+        if self.link is None:
+            unseal(s.token, datagram)  # authentic before it costs a KCP object
+        for message in self._ensure_link(now).datagram_received(datagram, now):
+            s.receive_message(message, now)
+
+    def _unreliable_received(self, message, now: float):
+        """One message of an authentic DATAGRAM: audio frames and parity go through the
+        FEC decoder (which gives back lost frames), the rest to the session."""
+        s = self.session
+        t = message[3] if len(message) >= wire.HEADER_SIZE else -1
+        if t == MsgType.FRAME and len(message) >= 24:
+            new, recovered = self.fec_rx.frame(message)
+            if new:
+                s.receive_message(message, now)
+            for r in recovered:
+                s.receive_message(r, now)
+        elif t == MsgType.PARITY:
+            try:
+                p = wire.decode(message)
+            except ProtocolError as exc:
+                s.rejected += 1
+                s.last_error = exc
+                return
+            for r in self.fec_rx.parity(p):
+                s.receive_message(r, now)
         else:
-            if self.link is None:
-                unseal(s.token, datagram)  # authentic before it costs a KCP object
-            messages = self._ensure_link(now).datagram_received(datagram, now)
-        for message in messages:
             s.receive_message(message, now)
 
     def tick(self, now: float):
@@ -108,10 +189,11 @@ class UdpClient:
     send what ``take_datagrams()`` returns to the server."""
 
     def __init__(self, now: float, config: SessionConfig | None = None, *, rng=None,
-                 link_options: dict | None = None):
+                 link_options: dict | None = None, fec=AUDIO_FEC):
         rng = rng or secrets.SystemRandom()
+        warm_up()  # before the first frame, not in the middle of the stream
         self.peer = UdpPeer(Session.connect(now, rng.getrandbits(64), config), link_options=link_options,
-                            eager_link=True)
+                            eager_link=True, fec=fec)
         self.session = self.peer.session
         self.rejected = 0
         self.peer.pump(now)
@@ -158,8 +240,10 @@ class UdpServer:
     """The server's side of every session arriving on one UDP socket."""
 
     def __init__(self, config: SessionConfig | None = None, *, max_sessions: int = 64, rng=None,
-                 link_options: dict | None = None):
+                 link_options: dict | None = None, fec=AUDIO_FEC):
         self.config = config or SessionConfig()
+        self.fec = fec
+        warm_up()  # a server's first audio must not stall every session it serves
         self.max_sessions = max_sessions
         self.rng = rng or secrets.SystemRandom()
         self.link_options = link_options
@@ -213,7 +297,7 @@ class UdpServer:
             sid = self.rng.getrandbits(31)  # the kcp package takes the conversation id as a C int
         token = self.rng.getrandbits(128).to_bytes(16, "big")
         session = Session.accept(hello, now, sid, token, _copy(self.config))
-        peer = self.peers[sid] = UdpPeer(session, addr, self.link_options)
+        peer = self.peers[sid] = UdpPeer(session, addr, self.link_options, fec=self.fec)
         self.accepted += 1
         self._by_hello[(addr, hello.nonce)] = sid
         return peer

@@ -18,7 +18,7 @@ from enum import IntEnum
 import numpy as np
 
 MAGIC = b"MX"
-VERSION = 1
+VERSION = 2  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
 HEADER = struct.Struct(">2sBB")
 HEADER_SIZE = HEADER.size
 
@@ -43,6 +43,7 @@ class MsgType(IntEnum):
     KEEPALIVE = 0x13
     BYE = 0x14
     ERROR = 0x15
+    PARITY = 0x16  # UDP only: forward error correction for a group of audio frames (fec.py)
     # radio (v1 layouts are fixed; a peer that does not serve them answers ERROR UNSUPPORTED)
     STREAM_INFO = 0x20
     REGISTER = 0x21
@@ -322,6 +323,45 @@ class Pong:
         return cls(pid, t1, t2, t3)
 
 
+FEC_K = (1, 2, 4, 8, 16)
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Piece ``index`` of the ``m`` parity pieces over the FRAMEs of ``stream`` with
+    sequence numbers ``first_seq .. first_seq + k - 1`` (those whose bit is set in
+    ``present``), each zero-padded to ``len(data)`` bytes (modular/net/fec.py)."""
+
+    stream: int
+    first_seq: int
+    k: int
+    m: int
+    index: int
+    present: int
+    data: bytes
+
+    TYPE = MsgType.PARITY
+    _S = struct.Struct(">HIBBBBHH")  # stream first_seq k m index reserved present length
+
+    def body(self):
+        return self._S.pack(self.stream, self.first_seq, self.k, self.m, self.index, 0, self.present,
+                            len(self.data)) + self.data
+
+    @classmethod
+    def parse(cls, r):
+        stream, first, k, m, index, reserved, present, length = r.unpack(cls._S)
+        _check(k in FEC_K, "k must be 1, 2, 4, 8 or 16")
+        _check(1 <= m <= 16 and index < m, "parity index out of range")
+        _check(first % k == 0, "a group starts at a multiple of k")
+        _check(reserved == 0, "reserved byte must be 0")
+        _check(0 < present < (1 << k), "covered frames out of range")
+        data = bytes(r.rest())
+        if len(data) != length:
+            raise ProtocolError(ErrorCode.MALFORMED, "parity length does not match")
+        _check(length >= 24, "parity shorter than a frame header")
+        return cls(stream, first, k, m, index, present, data)
+
+
 @dataclass(frozen=True)
 class Keepalive:
     TYPE = MsgType.KEEPALIVE
@@ -532,11 +572,11 @@ class Result:
         return cls(req, _code(code), r.text())
 
 
-MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Ping, Pong, Keepalive, Bye, Error,
+MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Parity, Ping, Pong, Keepalive, Bye, Error,
                                       StreamInfo, Register, Subscribe, Unsubscribe, ListStreams,
                                       Listing, Result)}
 
-Message = (Hello | Welcome | Reject | Frame | Ping | Pong | Keepalive | Bye | Error | StreamInfo
+Message = (Hello | Welcome | Reject | Frame | Parity | Ping | Pong | Keepalive | Bye | Error | StreamInfo
            | Register | Subscribe | Unsubscribe | ListStreams | Listing | Result)
 
 

@@ -200,9 +200,13 @@ class RadioHub:
         if known is not None:
             mapped = return_stream_id(m.slot, known[0])
         else:
+            # not announced yet (audio frames travel outside the reliable stream and can
+            # overtake their STREAM_INFO): announce it ourselves, on the timeline of the
+            # handle's first broadcast stream; the listener's STREAM_INFO then corrects it
             kind = STREAM_CV if frame.flags & FLAG_CV else STREAM_AUDIO
+            answers = min(h.streams) if h.streams else NO_STREAM
             mapped = self._map_return(m, wire.StreamInfo(frame.stream, kind, frame.channels, frame.encoding,
-                                                         m.session.peer_sample_rate), now)
+                                                         m.session.peer_sample_rate, answers), now)
             if mapped is None:
                 return
         _push(owner.session, _restream(wire.encode(frame), mapped), RELIABLE if frame.flags & FLAG_CV else DROPPABLE, now)

@@ -199,6 +199,7 @@ class RadioBroadcast(Module):
         self.error = ""
         self.sent = 0
         self.ring = BlockRing(256, self.channels, self.block)
+        _warm_up(self.block, self.sample_rate, True)  # the returns come with FEC: load it now
         self._net = NetThread.shared()
         self._server_transport = None
         enc = self.encoding

@@ -91,6 +91,9 @@ def _warm_up(block, sample_rate, cv):
     kernels.hist_shift(hist, -1)
     kernels.hist_quantile(hist, 0.5)
     kernels.held_run(np.zeros((1, 16), np.int32), stamp, 15, 0, 4, np.zeros(1, np.int32))
+    from modular.net.fec import warm_up as warm_fec
+
+    warm_fec()  # audio's forward error correction, both ways
     kernels.trend_fit(np.arange(8.0), np.arange(8.0), 0, 8)
 
 

@@ -25,13 +25,14 @@ MESSAGES = [
     wire.ListStreams(12, "techno"),
     wire.Listing(12, (("alice/jam", ("techno",), 3), ("bob", (), 0)), more=True),
     wire.Result(9, ErrorCode.DENIED, "taken"),
+    wire.Parity(1, 4096, 4, 4, 2, 0b1011, bytes(range(200)) * 3),
 ]
 
 
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
 def test_round_trip(msg):
     data = wire.encode(msg)
-    assert data[:3] == b"MX\x01"
+    assert data[:3] == b"MX\x02"
     assert wire.decode(data) == msg
     # any truncation or trailing byte is an error, of the right kind
     for cut in range(len(data)):
@@ -73,7 +74,7 @@ def test_bad_headers_and_fields():
     good = wire.encode(MESSAGES[0])
     cases = {
         b"XX" + good[2:]: ErrorCode.BAD_MAGIC,
-        good[:2] + b"\x02" + good[3:]: ErrorCode.UNSUPPORTED_VERSION,
+        good[:2] + b"\x01" + good[3:]: ErrorCode.UNSUPPORTED_VERSION,
         good[:3] + b"\x7f" + good[4:]: ErrorCode.UNKNOWN_TYPE,
         b"MX": ErrorCode.MALFORMED,
     }

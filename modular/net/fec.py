@@ -1,0 +1,223 @@
+"""Forward error correction for audio frames sent as unreliable datagrams, sans-I/O.
+
+Audio must not wait for a retransmission (a loss over KCP costs a round trip, and the
+jitter buffer must then cover that round trip all the time), yet a lost frame is a
+glitch. So audio FRAMEs travel as DATAGRAMs, outside KCP, and every group of ``k``
+consecutive frames of a stream (sequence numbers ``first .. first + k - 1``, ``first`` a
+multiple of ``k``) is followed by ``m`` PARITY messages: a systematic Reed-Solomon code
+over the whole encoded messages (gf256.py). Any ``k`` of the ``k + m`` pieces give back
+the group, so with k = m = 4 a group is lost only when 5 of its 8 datagrams are: at 5 %
+random loss, about once in 60 000 groups. The sender spreads the parity of a group over
+the datagrams of the next one (one piece each), so a burst does not take a frame and
+its protection together; a frame is recovered at the latest ``k + m - 1`` blocks after
+it was sent, usually within a block or two.
+
+``FecEncoder.add(frame_message)`` returns the PARITY messages to send once a group is
+complete (or, for a group a stream skipped part of, when the next group begins: PARITY
+says which frames it covers). ``FecDecoder.frame(message)`` registers a received frame
+and says whether it is new; ``FecDecoder.parity(parity)`` returns the frames recovered.
+Memory is bounded: a decoder keeps the last ``keep`` groups of each stream.
+"""
+
+from __future__ import annotations
+
+import collections
+import struct
+
+import numpy as np
+
+from . import gf256, wire
+
+_FRAME_IDS = struct.Struct(">H2xI")  # stream, (flags, encoding), seq: at offset 4 of a FRAME
+_FRAME_SIZE = struct.Struct(">B1xH")  # channels, (reserved), frames: at offset 20
+VALID_K = (1, 2, 4, 8, 16)  # powers of two: groups stay aligned when seq wraps at 2^32
+
+
+def frame_ids(message) -> tuple[int, int]:
+    """(stream, seq) of an encoded FRAME message."""
+    return _FRAME_IDS.unpack_from(message, wire.HEADER_SIZE)
+
+
+def frame_length(message) -> int:
+    """The length of the FRAME message at the start of ``message`` (which may carry
+    zero padding after it), from its header; 0 if that header is impossible."""
+    if len(message) < 24:
+        return 0
+    ch, n = _FRAME_SIZE.unpack_from(message, 20)
+    size = wire.SAMPLE_BYTES.get(message[7])
+    if size is None:
+        return 0
+    return 24 + ch * n * size
+
+
+class FecEncoder:
+    def __init__(self, k: int = 4, m: int = 4):
+        if k not in VALID_K or not 1 <= m <= 16:
+            raise ValueError(f"FEC needs k in {VALID_K} and 1 <= m <= 16, got k={k}, m={m}")
+        self.k, self.m = k, m
+        self._c = gf256.cauchy(k, m)
+        self._groups: dict[int, tuple[int, dict[int, bytes]]] = {}  # stream -> (first seq, {index: message})
+        self.groups = 0  # groups protected
+        self.parity_bytes = 0
+
+    def add(self, message: bytes) -> list[bytes]:
+        """Register a FRAME message just sent; PARITY messages to send next (maybe none)."""
+        stream, seq = frame_ids(message)
+        first = seq - seq % self.k
+        out = []
+        g = self._groups.get(stream)
+        if g is not None and g[0] != first:  # a new group: protect what the old one had
+            out += self._parity(stream, *g)
+            g = None
+        if g is None:
+            g = self._groups[stream] = (first, {})
+        g[1][seq - first] = message
+        if len(g[1]) == self.k:
+            del self._groups[stream]
+            out += self._parity(stream, *g)
+        return out
+
+    def _parity(self, stream: int, first: int, frames: dict[int, bytes]) -> list[bytes]:
+        length = max(len(f) for f in frames.values())
+        present = 0
+        for i in frames:
+            present |= 1 << i
+        out = []
+        for j in range(self.m):
+            acc = np.zeros(length, np.uint8)
+            for i, f in frames.items():
+                gf256.addmul(acc, np.frombuffer(f, np.uint8), int(self._c[j, i]), gf256.MUL)
+            out.append(wire.encode(wire.Parity(stream, first, self.k, self.m, j, present, acc.tobytes())))
+        self.groups += 1
+        self.parity_bytes += sum(len(p) for p in out)
+        return out
+
+
+class _Stream:
+    __slots__ = ("frames", "recovered", "groups")
+
+    def __init__(self):
+        self.frames: collections.OrderedDict[int, bytes] = collections.OrderedDict()  # seq -> message
+        self.recovered: set[int] = set()  # seqs given back (bounded with ``frames``)
+        self.groups: collections.OrderedDict[int, wire.Parity] = collections.OrderedDict()  # first -> a PARITY
+        # (the parity pieces of a group, by index, are kept in a dict on the side)
+
+
+class FecDecoder:
+    def __init__(self, keep: int = 8):
+        self.keep = keep  # groups of each stream kept (and 16 x keep frames)
+        self._streams: dict[int, _Stream] = {}
+        self._pieces: dict[tuple[int, int], dict[int, bytes]] = {}  # (stream, first) -> {index: parity}
+        self.recovered = 0  # frames given back
+        self.duplicates = 0  # frames that arrived after they had been recovered
+        self.unrecoverable = 0  # groups forgotten with frames still missing
+        self.rejected = 0  # PARITY inconsistent with its group, or a recovery that made no sense
+
+    def _stream(self, stream: int) -> _Stream:
+        st = self._streams.get(stream)
+        if st is None:
+            st = self._streams[stream] = _Stream()
+        return st
+
+    def frame(self, message: bytes) -> tuple[bool, list[bytes]]:
+        """A FRAME received as a datagram: (is it new, frames it let us recover)."""
+        stream, seq = frame_ids(message)
+        st = self._stream(stream)
+        if seq in st.frames:
+            if seq in st.recovered:
+                self.duplicates += 1
+            return False, []
+        self._keep(st, seq, bytes(message))
+        if st.groups:
+            k = next(reversed(st.groups.values())).k
+            first = seq - seq % k
+            if first in st.groups:
+                return True, self._try(stream, st, first)
+        return True, []
+
+    def _keep(self, st: _Stream, seq: int, message: bytes):
+        st.frames[seq] = message
+        while len(st.frames) > 16 * self.keep:
+            old, _ = st.frames.popitem(last=False)
+            st.recovered.discard(old)
+
+    def parity(self, p: wire.Parity) -> list[bytes]:
+        """A PARITY received: the frames it completes (encoded FRAME messages)."""
+        st = self._stream(p.stream)
+        known = st.groups.get(p.first_seq)
+        pieces = self._pieces.setdefault((p.stream, p.first_seq), {})
+        if known is not None:
+            if (known.k, known.m, known.present, len(known.data)) != (p.k, p.m, p.present, len(p.data)):
+                self.rejected += 1
+                return []
+        else:
+            st.groups[p.first_seq] = p
+            while len(st.groups) > self.keep:
+                first, old = st.groups.popitem(last=False)
+                self._pieces.pop((p.stream, first), None)
+                if self._missing(st, old):
+                    self.unrecoverable += 1
+        if p.index in pieces:
+            return []
+        pieces[p.index] = p.data
+        return self._try(p.stream, st, p.first_seq)
+
+    @staticmethod
+    def _missing(st: _Stream, p: wire.Parity) -> list[int]:
+        return [i for i in range(p.k) if p.present >> i & 1 and p.first_seq + i not in st.frames]
+
+    def _try(self, stream: int, st: _Stream, first: int) -> list[bytes]:
+        p = st.groups[first]
+        pieces = self._pieces.get((stream, first), {})
+        missing = self._missing(st, p)
+        if not missing or len(pieces) < len(missing):
+            return []
+        rows = sorted(pieces)[: len(missing)]
+        c = gf256.cauchy(p.k, p.m)
+        length = len(p.data)
+        sums = []
+        for j in rows:
+            s = np.frombuffer(pieces[j], np.uint8).copy()
+            for i in range(p.k):
+                d = st.frames.get(first + i)
+                if p.present >> i & 1 and d is not None:
+                    gf256.addmul(s, np.frombuffer(d, np.uint8), int(c[j, i]), gf256.MUL)
+            sums.append(s)
+        a_inv = gf256.invert(c[np.ix_(rows, missing)])
+        out = []
+        for t, i in enumerate(missing):
+            d = np.zeros(length, np.uint8)
+            for u in range(len(rows)):
+                gf256.addmul(d, sums[u], int(a_inv[t, u]), gf256.MUL)
+            raw = d.tobytes()
+            n = frame_length(raw)
+            if not 24 <= n <= length or raw[:wire.HEADER_SIZE] != wire.header(wire.MsgType.FRAME) \
+                    or frame_ids(raw) != (stream, (first + i) & 0xFFFFFFFF):
+                self.rejected += 1
+                return out
+            self._keep(st, first + i, raw[:n])
+            st.recovered.add(first + i)
+            self.recovered += 1
+            out.append(raw[:n])
+        return out
+
+
+_warm = False
+
+
+def warm_up():
+    """Load the compiled byte loops (encoding and recovery) now: their first call reads
+    numba's cache, which takes a few hundred milliseconds in a fresh process and would
+    stall the network thread (and the audio thread waiting for the GIL) mid-stream.
+    Once per process."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    enc, dec = FecEncoder(4, 4), FecDecoder()
+    frames = [wire.encode(wire.Frame(1, i, i * 64, 1, 64, wire.Encoding.FLOAT32, bytes(256))) for i in range(4)]
+    parity = [p for f in frames for p in enc.add(f)]
+    for f in frames[2:]:
+        dec.frame(f)
+    for p in parity[:2]:
+        dec.parity(wire.decode(p))
