@@ -38,6 +38,7 @@ class Engine:
         self._pending = None  # (graph, runner, maps) waiting for the next block boundary
         self._swapped = threading.Event()
         self._swap_lock = threading.Lock()
+        self._update_lock = threading.Lock()  # one edit at a time (the GUI, a module asking for a rebuild)
         self._retired: list = []  # (module, frame) an edit removed, to stop off the audio thread
         # True while a real-time runner's thread calls process(); edits then wait for it.
         self.live = False
@@ -56,6 +57,17 @@ class Engine:
         """Move to an edited patch without stopping: build and compile here, hand over at
         the next block boundary with every surviving module's state intact. Params the
         edit did not touch keep their live values (knob turns made with ``set_param``)."""
+        with self._update_lock:
+            self._update(patch, timeout)
+
+    def rebuild(self) -> None:
+        """Build the same patch again, so modules whose channel counts depend on what they
+        learned while running (a radio listener hearing how many channels a broadcast
+        has) get them; everything keeps its state. Not from the audio thread."""
+        with self._update_lock:
+            self._update(self.patch, 2.0)
+
+    def _update(self, patch: Patch, timeout: float) -> None:
         if patch.sample_rate != self.patch.sample_rate or patch.block_size != self.patch.block_size:
             raise PatchError("a live edit cannot change the sample rate or block size")
         old = self.graph

@@ -26,7 +26,7 @@ import struct
 
 import numpy as np
 
-from . import gf256, wire
+from . import gf256, runs, wire
 
 _FRAME_IDS = struct.Struct(">H2xI")  # stream, (flags, encoding), seq: at offset 4 of a FRAME
 _FRAME_SIZE = struct.Struct(">B1xH")  # channels, (reserved), frames: at offset 20
@@ -44,6 +44,9 @@ def frame_length(message) -> int:
     if len(message) < 24:
         return 0
     ch, n = _FRAME_SIZE.unpack_from(message, 20)
+    if message[7] == wire.Encoding.RUNS:
+        k = runs.length(memoryview(message)[24:], ch, n)
+        return 24 + k if k >= 0 else 0
     size = wire.SAMPLE_BYTES.get(message[7])
     if size is None:
         return 0
@@ -214,6 +217,7 @@ def warm_up():
     if _warm:
         return
     _warm = True
+    runs.warm_up()
     enc, dec = FecEncoder(4, 4), FecDecoder()
     frames = [wire.encode(wire.Frame(1, i, i * 64, 1, 64, wire.Encoding.FLOAT32, bytes(256))) for i in range(4)]
     parity = [p for f in frames for p in enc.add(f)]

@@ -212,11 +212,12 @@ class Session:
     def send_frame(self, stream: int, position: int, block: np.ndarray, now: float, *, cv: bool = False,
                    encoding: wire.Encoding = wire.Encoding.FLOAT32, flags: int = 0) -> bool:
         """Send a (channels, frames) block of volts as the next frame of ``stream``.
-        CV is always float32 (bit-perfect). Audio frames are marked droppable."""
+        CV is always bit-perfect: RUNS (float32 with held values sent once). Audio frames
+        are marked droppable."""
         if self.state is not State.ESTABLISHED:
             return False
         if cv:
-            encoding, flags = wire.Encoding.FLOAT32, flags | wire.FLAG_CV
+            encoding, flags = wire.Encoding.RUNS, flags | wire.FLAG_CV
         channels, frames = block.shape
         seq = self._seq.get(stream, 0)
         self._seq[stream] = (seq + 1) & 0xFFFFFFFF

@@ -17,6 +17,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from . import runs
+
 MAGIC = b"MX"
 VERSION = 2  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
 HEADER = struct.Struct(">2sBB")
@@ -82,12 +84,14 @@ class ProtocolError(Exception):
 
 
 class Encoding(IntEnum):
-    FLOAT32 = 0  # bit-perfect; the only encoding allowed for CV
+    FLOAT32 = 0  # bit-perfect
     INT16 = 1
     INT8 = 2
+    RUNS = 3  # bit-perfect float32 with held values sent once (runs.py): what CV is sent as
 
 
-SAMPLE_BYTES = {Encoding.FLOAT32: 4, Encoding.INT16: 2, Encoding.INT8: 1}
+BIT_PERFECT = (Encoding.FLOAT32, Encoding.RUNS)  # the encodings CV may use
+SAMPLE_BYTES = {Encoding.FLOAT32: 4, Encoding.INT16: 2, Encoding.INT8: 1}  # fixed-size encodings
 _DTYPE = {Encoding.FLOAT32: np.dtype("<f4"), Encoding.INT16: np.dtype("<i2"), Encoding.INT8: np.dtype("i1")}
 _INT_MAX = {Encoding.INT16: 32767.0, Encoding.INT8: 127.0}
 
@@ -254,19 +258,27 @@ class Frame:
     def parse(cls, r):
         stream, flags, enc, seq, pos, ch, reserved, n = r.unpack(cls._S)
         _check(flags & ~FRAME_FLAGS == 0, "unknown frame flags")
-        _check(enc in SAMPLE_BYTES, "unknown encoding")
+        _check(enc in SAMPLE_BYTES or enc == Encoding.RUNS, "unknown encoding")
         enc = Encoding(enc)
-        _check(not (flags & FLAG_CV) or enc == Encoding.FLOAT32, "CV must be float32")
+        _check(not (flags & FLAG_CV) or enc in BIT_PERFECT, "CV must be float32 or runs")
         _check(1 <= ch <= MAX_CHANNELS, "channel count out of range")
         _check(reserved == 0, "reserved byte must be 0")
         _check(1 <= n <= MAX_FRAMES, "frame count out of range")
         payload = r.rest()
-        if len(payload) != ch * n * SAMPLE_BYTES[enc]:
+        if enc == Encoding.RUNS:
+            if not runs.valid(payload, ch, n):
+                raise ProtocolError(ErrorCode.MALFORMED, "not a runs payload of channels x frames")
+        elif len(payload) != ch * n * SAMPLE_BYTES[enc]:
             raise ProtocolError(ErrorCode.MALFORMED, "payload length does not match channels x frames")
         return cls(stream, seq, pos, ch, n, enc, bytes(payload), flags)
 
     def samples(self, out: np.ndarray | None = None) -> np.ndarray:
         """The samples as float32 volts, shape (channels, frames); into ``out`` if given."""
+        if self.encoding == Encoding.RUNS:
+            if out is None:
+                out = np.empty((self.channels, self.frames), np.float32)
+            runs.decode(self.payload, self.channels, self.frames, out)  # straight into out, even a slice
+            return out
         raw = np.frombuffer(self.payload, _DTYPE[self.encoding]).reshape(self.channels, self.frames)
         if out is None:
             out = np.empty((self.channels, self.frames), np.float32)
@@ -279,6 +291,8 @@ class Frame:
 
 def encode_samples(block: np.ndarray, encoding: Encoding) -> bytes:
     """Payload bytes for a (channels, frames) block of volts."""
+    if encoding == Encoding.RUNS:
+        return runs.encode(block)
     if encoding == Encoding.FLOAT32:
         return np.ascontiguousarray(block, "<f4").tobytes()
     top = _INT_MAX[encoding]
@@ -439,7 +453,8 @@ class StreamInfo:
         stream, kind, ch, enc, sr, answers = r.unpack(cls._S)
         _check(kind in (STREAM_AUDIO, STREAM_CV), "unknown stream kind")
         _check(1 <= ch <= MAX_CHANNELS, "channel count out of range")
-        _check(enc in SAMPLE_BYTES, "unknown encoding")
+        _check(enc in SAMPLE_BYTES or enc == Encoding.RUNS, "unknown encoding")
+        _check(kind != STREAM_CV or enc in BIT_PERFECT, "CV must be float32 or runs")
         _check(1 <= sr <= 768_000, "sample rate out of range")
         return cls(stream, kind, ch, Encoding(enc), sr, answers, r.text())
 

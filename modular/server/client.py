@@ -68,7 +68,7 @@ class StreamSpec:
     name: str = ""
 
     def info(self) -> wire.StreamInfo:
-        enc = Encoding.FLOAT32 if self.cv else self.encoding
+        enc = Encoding.RUNS if self.cv else self.encoding  # CV goes as runs: bit for bit, held values once
         return wire.StreamInfo(self.stream, STREAM_CV if self.cv else STREAM_AUDIO, self.channels, enc,
                                self.sample_rate, self.answers, self.name)
 

@@ -333,7 +333,8 @@ class RadioClient(Module):
     model = "RadioClient"
     title = "Radio Client"
     description = ("Listens to a handle (data: handle, server host:port or a broadcaster's direct address, "
-                   "channels); plays it through a jitter buffer and sends its return input back in sync")
+                   "channels: fixed, else those of the broadcast); plays it through a jitter buffer and sends "
+                   "its return input back in sync")
     hp = 8
     tags = ("network",)
     params = (
@@ -363,7 +364,11 @@ class RadioClient(Module):
 
     def channel_count(self, input_channels):
         self.return_channels = input_channels[0]  # 0: nothing patched into return, nothing sent back
-        return int(self.data.get("channels", MAX_CHANNELS))
+        if "channels" in self.data:
+            return int(self.data["channels"])
+        # follow the broadcast: as many channels as it announced, once heard (service()
+        # asks the engine to rebuild then); all 16 until then
+        return getattr(self, "broadcast_channels", 0) or MAX_CHANNELS
 
     def output_channels(self, index, nch):
         return nch if index == 0 else 1
@@ -387,6 +392,7 @@ class RadioClient(Module):
         from modular.server.client import RadioTransport, StreamSpec
 
         _warm_up(self.block, self.sample_rate, True)
+        self._engine = engine
         self.jb = JitterBuffer(MAX_CHANNELS, self.block, self.sample_rate, cv=True,
                                mode="auto" if self.param_values["mode"] >= 0.5 else "fixed",
                                depth=self.param_values["buffer"], max_depth=AUTO_MAX_DEPTH, slots=512)
@@ -412,6 +418,18 @@ class RadioClient(Module):
 
     def stop(self):
         _net_stop(self)
+
+    def service(self, frame):
+        # housekeeping thread: the broadcast's channel count arrived and `out` has another
+        engine = getattr(self, "_engine", None)
+        heard = self.broadcast_channels
+        if engine is not None and "channels" not in self.data and heard and heard != self.channels \
+                and heard != getattr(self, "_rebuilt_for", None):
+            self._rebuilt_for = heard  # once per change, even if the rebuild fails
+            try:
+                engine.rebuild()
+            except Exception as exc:  # the running patch goes on as it was
+                self.error = f"could not follow the broadcast's {heard} channels: {exc}"
 
     # network thread
     def _pump(self, peer, now):

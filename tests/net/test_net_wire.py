@@ -130,3 +130,38 @@ def test_session_ids_fit_the_kcp_conversation_id():
         data[12:16] = sid.to_bytes(4, "big")
         with pytest.raises(ProtocolError):
             wire.decode(bytes(data))
+
+
+def test_runs_encoding_is_bit_perfect_and_small_for_held_cv():
+    rng = np.random.default_rng(7)
+    block = np.zeros((16, 64), np.float32)
+    block[0, 20:] = 10.0  # a gate
+    block[1] = 0.25  # a held pitch
+    block[2] = rng.standard_normal(64).astype(np.float32)  # a channel that never holds still
+    block[3, :4] = [np.float32(1e-42), -0.0, 0.0, np.float32(np.inf)]  # odd bits are kept
+    got = wire.decode(wire.encode(frame_of(block, Encoding.RUNS, cv=True)))
+    assert got.is_cv and got.encoding == Encoding.RUNS
+    assert got.samples().tobytes() == block.tobytes()
+    out = np.full((20, 100), 7.0, np.float32)  # straight into a slice of a bigger array
+    got.samples(out[:16, :64])
+    assert out[:16, :64].tobytes() == block.tobytes() and np.all(out[16:] == 7.0) and np.all(out[:, 64:] == 7.0)
+    raw = 16 * 64 * 4
+    assert len(got.payload) < raw // 8  # one channel raw, the rest a few runs each
+    assert len(wire.encode_samples(rng.standard_normal((16, 64)).astype(np.float32), Encoding.RUNS)) <= raw + 16
+
+
+def test_malformed_runs_payloads_are_rejected():
+    good = wire.encode(frame_of(np.ones((2, 64), np.float32), Encoding.RUNS, cv=True))
+    head, payload = good[:24], good[24:]
+    bad = [
+        payload[:-1],  # truncated
+        payload + b"\0",  # trailing
+        b"\x02" + payload[1:],  # unknown channel mode
+        payload[:1] + b"\x00\x00" + payload[3:],  # zero runs
+        payload[:3] + b"\x41\x00" + payload[5:],  # a run longer than the frame
+        payload[:3] + b"\x00\x00" + payload[5:],  # a run of length 0
+    ]
+    for p in bad:
+        with pytest.raises(ProtocolError) as e:
+            wire.decode(head + p)
+        assert e.value.code == ErrorCode.MALFORMED

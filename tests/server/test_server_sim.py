@@ -90,11 +90,11 @@ def test_register_list_and_announce():
     net.run(0.3)
     assert l.of(Subscribed) and l.peer.subscribed
     infos = {e.info.stream: e.info for e in l.of(StreamAnnounced)}
-    assert infos[1].channels == 16 and infos[1].kind == 1 and infos[1].encoding == Encoding.FLOAT32
+    assert infos[1].channels == 16 and infos[1].kind == 1 and infos[1].encoding == Encoding.RUNS  # CV is announced as runs: float32 bit for bit
     assert infos[2].channels == 2 and infos[2].encoding == Encoding.INT16
     assert b.of(ListenerCount)[-1] == ListenerCount("jam", 1) and b.peer.listeners == 1
     (h,) = net.server.hub.snapshot(net.now)["handles"]
-    assert h["channels"] == 18 and h["encoding"] == ["float32", "int16"] and h["listeners"] == 1
+    assert h["channels"] == 18 and h["encoding"] == ["int16", "runs"] and h["listeners"] == 1
     # a tag filter
     req = l.peer.list("ambient")
     net.run(0.2)
