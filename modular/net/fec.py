@@ -80,7 +80,26 @@ class FecEncoder:
             out += self._parity(stream, *g)
         return out
 
+    # Parity computed lately, by the group's frames: a relay sends the very same frame
+    # messages to every listener, so each listener's encoder finds its parity here instead
+    # of computing it again. Keyed by the message objects (their hashes are cached, and
+    # equal keys of the same objects compare by identity).
+    _shared: collections.OrderedDict = collections.OrderedDict()
+    SHARED = 256
+
     def _parity(self, stream: int, first: int, frames: dict[int, bytes]) -> list[bytes]:
+        key = (self.k, self.m, stream, first, tuple(sorted(frames.items())))
+        out = self._shared.get(key)
+        if out is None:
+            out = self._compute(stream, first, frames)
+            self._shared[key] = out
+            if len(self._shared) > self.SHARED:
+                self._shared.popitem(last=False)
+        self.groups += 1
+        self.parity_bytes += sum(len(p) for p in out)
+        return out
+
+    def _compute(self, stream: int, first: int, frames: dict[int, bytes]) -> list[bytes]:
         length = max(len(f) for f in frames.values())
         present = 0
         for i in frames:
@@ -91,8 +110,6 @@ class FecEncoder:
             for i, f in frames.items():
                 gf256.addmul(acc, np.frombuffer(f, np.uint8), int(self._c[j, i]), gf256.MUL)
             out.append(wire.encode(wire.Parity(stream, first, self.k, self.m, j, present, acc.tobytes())))
-        self.groups += 1
-        self.parity_bytes += sum(len(p) for p in out)
         return out
 
 

@@ -29,6 +29,7 @@ LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
 MTU = 1200  # bytes of UDP payload we send at most (what KCP is set to as well)
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
+TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
 
 
 class UdpPeer:
@@ -254,6 +255,8 @@ class UdpServer:
         self.rejected = 0  # datagrams dropped as malformed, forged or unexpected
         self.hellos = 0  # well-formed HELLOs: new sessions, repeats and refusals
         self.accepted = 0
+        self._last_tick = float("-inf")
+        self._soonest = float("-inf")
 
     @property
     def rejected_total(self) -> int:
@@ -308,16 +311,31 @@ class UdpServer:
             self._events.append((peer, ev))
 
     def tick(self, now: float):
+        """Tick the sessions whose deadline has passed. A server with many sessions is
+        looked at every TICK_GRAIN at most (their KCP ticks are 5 ms apart anyway), not
+        each time one of them is due: that would be every few microseconds."""
+        self._last_tick = now
+        soonest = float("inf")
         for sid, peer in list(self.peers.items()):
-            peer.tick(now)
-            self._service(peer, now)
-            if peer.finished(now):
-                del self.peers[sid]
-                self._by_hello = {k: v for k, v in self._by_hello.items() if v != sid}
+            d = peer.next_deadline
+            if now >= d:
+                peer.tick(now)
+                self._service(peer, now)
+                if peer.finished(now):
+                    del self.peers[sid]
+                    self._by_hello = {k: v for k, v in self._by_hello.items() if v != sid}
+                    continue
+                d = peer.next_deadline
+            soonest = min(soonest, d)
+        self._soonest = soonest
 
     @property
     def next_deadline(self) -> float:
-        return min((p.next_deadline for p in self.peers.values()), default=float("inf"))
+        # the soonest deadline as of the last tick; sessions made or woken since then have
+        # their own work done as their datagrams arrive, and are ticked within a grain
+        if not self.peers:
+            return float("inf")
+        return max(min(self._soonest, self._last_tick + TICK_GRAIN), self._last_tick + TICK_GRAIN / 4)
 
     def take_datagrams(self) -> list[tuple[bytes, object]]:
         out, self._bare = self._bare, []
@@ -330,8 +348,10 @@ class UdpServer:
         return out
 
     def pump(self, now: float):
+        """Send what the application queued: only sessions that have something to send."""
         for peer in self.peers.values():
-            self._service(peer, now)
+            if peer.session._outgoing or peer._parity:
+                self._service(peer, now)
 
 
 def _copy(config: SessionConfig) -> SessionConfig:
