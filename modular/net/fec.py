@@ -30,6 +30,7 @@ from . import gf256, runs, wire
 
 _FRAME_IDS = struct.Struct(">H2xI")  # stream, (flags, encoding), seq: at offset 4 of a FRAME
 _FRAME_SIZE = struct.Struct(">B1xH")  # channels, (reserved), frames: at offset 20
+_PARITY = struct.Struct(">HIBBBBHH")  # wire.Parity's layout after the header
 VALID_K = (1, 2, 4, 8, 16)  # powers of two: groups stay aligned when seq wraps at 2^32
 
 
@@ -102,15 +103,17 @@ class FecEncoder:
     def _compute(self, stream: int, first: int, frames: dict[int, bytes]) -> list[bytes]:
         length = max(len(f) for f in frames.values())
         present = 0
-        for i in frames:
+        data = np.zeros((self.k, length), np.uint8)
+        lengths = np.zeros(self.k, np.int64)
+        for i, f in frames.items():
             present |= 1 << i
-        out = []
-        for j in range(self.m):
-            acc = np.zeros(length, np.uint8)
-            for i, f in frames.items():
-                gf256.addmul(acc, np.frombuffer(f, np.uint8), int(self._c[j, i]), gf256.MUL)
-            out.append(wire.encode(wire.Parity(stream, first, self.k, self.m, j, present, acc.tobytes())))
-        return out
+            data[i, :len(f)] = np.frombuffer(f, np.uint8)
+            lengths[i] = len(f)
+        out = np.empty((self.m, length), np.uint8)
+        gf256.encode_rows(data, lengths, self._c, gf256.MUL, out)
+        head = wire.header(wire.MsgType.PARITY)
+        return [head + _PARITY.pack(stream, first, self.k, self.m, j, 0, present, length) + out[j].tobytes()
+                for j in range(self.m)]
 
 
 class _Stream:
@@ -235,6 +238,8 @@ def warm_up():
         return
     _warm = True
     runs.warm_up()
+    gf256.encode_rows(np.zeros((1, 4), np.uint8), np.full(1, 4, np.int64), np.ones((1, 1), np.uint8), gf256.MUL,
+                      np.empty((1, 4), np.uint8))
     enc, dec = FecEncoder(4, 4), FecDecoder()
     frames = [wire.encode(wire.Frame(1, i, i * 64, 1, 64, wire.Encoding.FLOAT32, bytes(256))) for i in range(4)]
     parity = [p for f in frames for p in enc.add(f)]

@@ -85,3 +85,22 @@ def addmul(dst, src, c, table):
     else:
         for i in range(n):
             dst[i] ^= row[src[i]]
+
+
+@njit(cache=True, nogil=True)
+def encode_rows(data, lengths, coef, table, out):
+    """out[j] = sum over i of coef[j, i] * data[i, :lengths[i]] (zero-padded), for every
+    row j of out: all the parity pieces of a group in one call."""
+    m, width = out.shape
+    k = data.shape[0]
+    for j in range(m):
+        for t in range(width):
+            out[j, t] = 0
+        for i in range(k):
+            c = coef[j, i]
+            if c == 0:
+                continue
+            row = table[c]
+            n = lengths[i]
+            for t in range(n):
+                out[j, t] ^= row[data[i, t]]

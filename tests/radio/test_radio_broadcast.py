@@ -25,7 +25,7 @@ from tests.helpers import ROOT
 from tests.radio.linkrun import finish, free_udp_ports, read_log, start
 
 SR = 48000
-B_SECONDS, L_SECONDS = 16.0, 9.0  # the broadcaster outlives the listeners
+B_SECONDS, L_SECONDS = 18.0, 11.0  # the broadcaster outlives the listeners
 
 
 def _broadcaster(tmp, server):
