@@ -212,7 +212,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--stats", action="store_true", help="print the per-module CPU meter and module status")
     sp.add_argument("--ahead", type=_positive(int), default=None, metavar="BLOCKS",
                     help="sound card: blocks the engine renders ahead of the card; stalls shorter than "
-                         "this are not heard, and it adds as much output latency (default 4)")
+                         "this are not heard, and it adds as much output latency (default: 10 ms worth, 8 at 64 samples)")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("modules", help="list installed models with their ports and params")

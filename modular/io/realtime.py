@@ -10,6 +10,7 @@ thread keeps a few blocks ahead (cardring.py), so the callback never waits for t
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import threading
@@ -31,9 +32,16 @@ CLOCK_PRIORITY = 5
 # The engine thread feeding a card runs just below the card's own callback thread (JACK
 # gives its clients 5): the callback must never wait behind a block being rendered.
 CARD_ENGINE_PRIORITY = 4
-# Blocks the engine renders ahead of the sound card: a stall of the engine thread (GIL,
+# How far the engine renders ahead of the sound card: a stall of the engine thread (GIL,
 # scheduling) shorter than this is not heard; it adds as much to the output latency.
-DEFAULT_AHEAD = 4
+# 10 ms because a real-time thread on a shared or virtual machine is woken up to 5 ms
+# late now and then, and the block it then renders can take as long again.
+DEFAULT_AHEAD_MS = 10.0
+
+
+def default_ahead(block: int, sample_rate: float) -> int:
+    """Blocks that cover DEFAULT_AHEAD_MS (at least 2)."""
+    return max(2, math.ceil(DEFAULT_AHEAD_MS * 0.001 * sample_rate / block - 1e-9))
 
 
 @dataclass
@@ -95,13 +103,13 @@ class _Recorder:
 
 class Runner:
     def __init__(self, engine, use_card: bool = True, record: str | None = None,
-                 duration: float | None = None, device=None, ahead: int = DEFAULT_AHEAD):
+                 duration: float | None = None, device=None, ahead: int | None = None):
         self.engine = engine
         self.use_card = use_card
         self.record = record
         self.duration = duration
         self.device = device
-        self.ahead = max(1, int(ahead))
+        self.ahead = default_ahead(engine.block, engine.sample_rate) if ahead is None else max(1, int(ahead))
         self._stop = threading.Event()
         self._limit = None if duration is None else int(round(duration * engine.sample_rate))
 

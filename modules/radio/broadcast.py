@@ -52,6 +52,7 @@ ENCODINGS = (wire.Encoding.FLOAT32, wire.Encoding.INT16, wire.Encoding.INT8)
 META = 8
 BROADCAST_STREAM = 1
 RETURN_STREAM = 1
+RETURN_STALE_S = 0.5  # a listener drops return audio its network thread held longer than this
 
 
 # ---------------------------------------------------------------- helpers
@@ -398,11 +399,16 @@ class RadioClient(Module):
                                depth=self.param_values["buffer"], max_depth=AUTO_MAX_DEPTH, slots=512)
         rc = getattr(self, "return_channels", 0)
         self.ring = BlockRing(256, max(rc, 1), self.block)
+        # The broadcaster plays a return L after the position it answers (L is typically
+        # 50-200 ms, at most 2 s): a network thread that was held up for a few blocks
+        # still delivers in time, so only a backlog older than half a second is dropped.
+        self._stale_blocks = min(self.ring.slots - 8, int(RETURN_STALE_S * self.sample_rate / self.block))
         self.stream = None  # the broadcast stream played: the first announced (or seen)
         self.broadcast_channels = 0
         self.sent = self.dropped = 0
         self._underruns = 0
         self._prev_pos = self._cur_pos = None
+        self._epoch = self._seen_epoch = 0  # bumped by the network thread: the audio thread resets its buffer
         self.error = ""
         handle = self.data["handle"]
         returns = (StreamSpec(RETURN_STREAM, channels=rc, cv=False, sample_rate=self.sample_rate,
@@ -438,7 +444,7 @@ class RadioClient(Module):
             slot = ring.peek()
             if slot < 0:
                 return
-            if len(ring) > 8:  # a return that waited this long would come too late anyway
+            if len(ring) > self._stale_blocks:  # it would reach the broadcaster after its L anyway
                 self.dropped += 1
             else:
                 n = int(ring.frames[slot])
@@ -465,6 +471,12 @@ class RadioClient(Module):
             self.error = f"{ev.what} {ev.handle}: {ev.code.name} {ev.reason}"
         elif t is rc.Subscribed:
             self.error = ""
+            self._epoch += 1  # (again) subscribed: play from the stream's live edge
+        elif t is rc.Disconnected or t is rc.HandleGone:
+            # the server (or the broadcaster) is gone: stop waiting for the frames that
+            # were on their way, hold the CV; a stream that comes back starts afresh
+            # instead of being played as late as the outage was long
+            self._epoch += 1
 
     # audio thread
     def before_block(self, frame):
@@ -474,6 +486,10 @@ class RadioClient(Module):
         if t is None:
             return
         jb = self.jb
+        if self._epoch != self._seen_epoch:
+            self._seen_epoch = self._epoch
+            jb.reset()
+            self._prev_pos = None
         self._cur_pos = jb.playout if jb.started else None
         jb.read(self._rx)
         if not jb.started:
@@ -516,7 +532,7 @@ class RadioClient(Module):
                "latency_ms": round(float(self._meta[LAT]) * VOLT_MS, 2), "mode": jb.mode,
                "depth": r(jb.depth), "depth_ms": r(jb.depth * bms), "fill": r(jb.fill), "underruns": jb.underruns,
                "stalls": jb.stalls, "late": jb.late, "lost": jb.lost, "frames": jb.frames_in,
-               "returns_sent": self.sent, "returns_dropped": self.dropped, "reconnects": st.get("reconnects", 0)}
+               "returns_sent": self.sent, "returns_dropped": self.dropped + self.ring.overflows, "reconnects": st.get("reconnects", 0)}
         if self.error:
             out["error"] = self.error
         return out
