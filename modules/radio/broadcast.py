@@ -16,7 +16,8 @@ which the broadcaster plays in musical sync (docs/DESIGN.md, Musical sync).
   response at broadcaster time t + L, t being the position it answers: ``returns`` has
   one channel per listener slot, ``mix`` their sum, ``latency`` is L (1 V per 10 ms, so
   it patches into RadioDelay's ``latency``). L is automatic (the measured round trip of
-  the returns, broadcast -> listener buffer -> return, plus a margin; held steady and
+  the returns, broadcast -> listener buffer -> return, plus a margin that covers one
+  resend of a lost frame and the spread seen; held steady and
   raised only when a listener needs more) or manual (param ``latency`` ms + CV). A
   response that arrives after its time is counted as late and never played.
 
@@ -697,8 +698,14 @@ class RadioReturn(Module):
         return min(self.max_L, -(-samples // b) * b)
 
     def _margin(self, slot: _Slot) -> int:
+        # On top of the round trip seen: two blocks, the margin param, half the spread
+        # seen, and one resend's worth (the least round trip, up to 100 ms): a CV frame
+        # lost on its way to the listener costs about that much, its buffer waits for it
+        # and answers that much later from then on, and L is raised (with a short fade)
+        # only if the margin did not cover it.
         spread = max(0, max(slot.peak, slot.peak_prev) - slot.need_min)
-        return 2 * self.block + int(float(self._meta_margin) * 0.001 * self.sample_rate) + spread // 2
+        resend = min(max(slot.need_min, 0), int(0.1 * self.sample_rate))
+        return 2 * self.block + int(float(self._meta_margin) * 0.001 * self.sample_rate) + spread // 2 + resend
 
     def _drain(self, frame):
         inbox = self.inbox

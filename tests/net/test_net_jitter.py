@@ -168,7 +168,9 @@ def test_read_allocates_no_arrays():
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename")
                 if "jitter.py" in str(s.traceback) or "kernels.py" in str(s.traceback))
-    assert grown < 4096
+    # one block's array a read would be 200 x 512 bytes; a few KB is the interpreter's
+    # own bookkeeping (int objects, dict resizes), which varies from run to run
+    assert grown < 16384, grown
 
 
 def _drifting(jb, seconds, values, ratio):

@@ -104,12 +104,13 @@ def test_peer_leaving_stops_the_buffer_and_the_counts(net):
     cli = net.add(transport.client(b, "127.0.0.1", srv.port))
     run_audio([a, b], 1.5)
     assert a.status["connected"] and a.rx.started
+    lost, underruns = a.rx.lost, a.rx.underruns  # (the first blocks may have waited for the link)
     net.remove(cli)
     ya, = run_audio([a], 1.5)
     st = a.status
     assert not st["connected"] and st["depth"] == 0.0 and st["fill"] == 0.0, st
     assert st["rtt_ms"] != st["rtt_ms"], "no latency figures for a departed peer"
-    assert a.rx.lost == 0 and a.rx.underruns == 0, a.rx.stats()
+    assert a.rx.lost == lost and a.rx.underruns == underruns, a.rx.stats()
     assert np.all(ya[:, -SR // 2:] == ya[:, -1:]), "CV holds its last value"
     b2 = LinkEndpoint(2, 2, B, SR, cv=True, max_depth=128)
     net.add(transport.client(b2, "127.0.0.1", srv.port))
