@@ -61,6 +61,18 @@ def until(predicate, timeout=4.0, poll=()):
     raise AssertionError("condition not met in time")
 
 
+def run_polling(cmd, env, poll, timeout=20.0):
+    """Run a command while the given peers keep their sessions alive (the fixture's server
+    forgets a session silent for 2 s, and a CLI start takes about that under load)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    end = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < end:
+        for p in poll:
+            p.poll(0.005)
+    stdout, stderr = proc.communicate(timeout=max(0.1, end - time.monotonic()))
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
 def handle_info(server, name):
     return next((h for h in http(server)["handles"] if h["handle"] == name), None)
 
@@ -84,11 +96,10 @@ def test_register_and_list_over_http_and_protocol(server, modular_cmd, cli_env):
         assert body["uptime_s"] > 0 and body["count"] >= 1
         entries = {e.handle: e for e in list_streams(server["addr"])}
         assert entries["http-jam"].tags == ("techno", "live")
-        out = subprocess.run(modular_cmd + ["streams", "--server", server["addr"]], capture_output=True,
-                             text=True, env=cli_env, timeout=20)
+        out = run_polling(modular_cmd + ["streams", "--server", server["addr"]], cli_env, [b])
         assert out.returncode == 0 and "http-jam" in out.stdout and "techno live" in out.stdout
-        out = subprocess.run(modular_cmd + ["streams", "--server", server["addr"], "--json", "--tag", "live"],
-                             capture_output=True, text=True, env=cli_env, timeout=20)
+        out = run_polling(modular_cmd + ["streams", "--server", server["addr"], "--json", "--tag", "live"],
+                          cli_env, [b])
         assert {"handle": "http-jam", "tags": ["techno", "live"], "listeners": 0} in json.loads(out.stdout)
         assert http(server, "/api/stats")["sessions"] >= 1
     finally:
