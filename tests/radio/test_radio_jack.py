@@ -61,7 +61,8 @@ def test_client_on_jack_misses_no_callback(jack_dummy, tmp_path, modular_cmd, cl
               f"JACK xruns: {card['card underflows']}")
         # a run during which the machine itself starved JACK (its xruns show it) is
         # measured again, once: the figure that counts is the engine's, not the host's
-        if card["starved"] == 0 or card["card underflows"] <= NOISY * card["callbacks"] or attempt == 2:
+        clean = card["starved"] == 0 and card["card underflows"] <= card["callbacks"] // 100
+        if clean or card["card underflows"] <= NOISY * card["callbacks"] or attempt == 2:
             break
     assert "backend: soundcard" in out, out
     st = stats_line(out)
