@@ -73,6 +73,14 @@ def finish(proc, timeout: float) -> int:
         return -9
 
 
+def stop_all(procs) -> None:
+    """Terminate whichever of these processes still run (a test's cleanup, pass or fail)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            finish(p, 10)
+
+
 def read_log(cwd, name) -> str:
     return (Path(cwd) / f"{name}.log").read_text()
 

@@ -22,7 +22,7 @@ import soundfile as sf
 
 from modular.demo import _warm, start_server, status_lines
 from tests.helpers import ROOT
-from tests.radio.linkrun import finish, free_udp_ports, read_log, start
+from tests.radio.linkrun import finish, free_udp_ports, read_log, start, stop_all
 
 SR = 48000
 B_SECONDS, L_SECONDS = 18.0, 11.0  # the broadcaster outlives the listeners
@@ -159,10 +159,7 @@ def test_listeners_return_in_musical_sync_through_loss(tmp_path, modular_cmd, cl
             assert finish(p, 90) == 0, read_log(tmp_path, f"listener{k}")
         assert finish(b, 90) == 0, read_log(tmp_path, "broadcaster")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                finish(p, 10)
+        stop_all(procs)
     blog = read_log(tmp_path, "broadcaster")
     st = status_lines(blog)
     ret = st["returns"]

@@ -21,7 +21,7 @@ from modular.demo import _warm, status_lines
 from modular.net import wire
 from modular.server.client import BroadcastFrame, RadioSocket, StreamSpec
 from tests.helpers import ROOT
-from tests.radio.linkrun import finish, free_udp_ports, read_log, start
+from tests.radio.linkrun import finish, free_udp_ports, read_log, start, stop_all
 from tests.radio.test_radio_broadcast import check_cv, wait_for_handle
 
 SR = 48000
@@ -134,10 +134,7 @@ def test_joins_leaves_a_vanished_listener_and_a_server_restart(tmp_path, modular
         assert finish(steady, 90) == 0, read_log(tmp_path, "steady")
         assert finish(b, 90) == 0, read_log(tmp_path, "broadcaster")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                finish(p, 10)
+        stop_all(procs)
     bst = status_lines(read_log(tmp_path, "broadcaster"))
     lst = status_lines(read_log(tmp_path, "steady"))["radio"]
     assert lst["reconnects"] >= 1 and bst["broadcast"]["reconnects"] >= 1, (lst, bst["broadcast"])

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.radio.linkrun import (CLIENT_PATCH, SERVER_PATCH, check_arrived, finish, free_udp_ports, patch_with_ports,
-                                 port_free, read_log, start, stats_line, wav)
+                                 port_free, read_log, start, stats_line, stop_all, wav)
 
 SR = 48000
 
@@ -33,10 +33,7 @@ def test_duplex_cv_bit_for_bit_through_5_percent_loss(tmp_path, modular_cmd, cli
         assert finish(client, 90) == 0, read_log(tmp_path, "client")
         assert finish(server, 90) == 0, read_log(tmp_path, "server")
     finally:
-        for p in (server, relay):
-            if p.poll() is None:
-                p.terminate()
-                finish(p, 10)
+        stop_all((server, relay))
     client_out, server_out = read_log(tmp_path, "client"), read_log(tmp_path, "server")
     c, s = stats_line(client_out), stats_line(server_out)
     assert c["connected"] == "True", client_out

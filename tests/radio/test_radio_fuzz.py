@@ -9,7 +9,7 @@ from modular.net import wire
 from modular.net.impair import ImpairRelay
 from modular.net.simlink import Impairment
 from tests.radio.linkrun import (CLIENT_PATCH, SERVER_PATCH, check_arrived, finish, free_udp_ports, patch_with_ports,
-                                 read_log, start, stats_line, wav)
+                                 read_log, start, stats_line, stop_all, wav)
 
 SR = 48000
 COUNT = 100_000
@@ -107,10 +107,7 @@ def test_garbage_at_a_running_server(tmp_path, modular_cmd, cli_env):
     finally:
         sock.close()
         tap.stop()
-        for p in (server,):
-            if p.poll() is None:
-                p.terminate()
-                finish(p, 10)
+        stop_all((server,))
     s, c = stats_line(read_log(tmp_path, "server")), stats_line(read_log(tmp_path, "client"))
     # every datagram the kernel handed over was counted as rejected (none crashed anything)
     assert int(s["rejected"]) == COUNT - drops, (s, drops)
