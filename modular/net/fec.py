@@ -22,6 +22,7 @@ Memory is bounded: a decoder keeps the last ``keep`` groups of each stream.
 from __future__ import annotations
 
 import collections
+import functools
 import struct
 
 import numpy as np
@@ -31,6 +32,7 @@ from . import gf256, runs, wire
 _FRAME_IDS = struct.Struct(">H2xI")  # stream, (flags, encoding), seq: at offset 4 of a FRAME
 _FRAME_SIZE = struct.Struct(">B1xH")  # channels, (reserved), frames: at offset 20
 _PARITY = struct.Struct(">HIBBBBHH")  # wire.Parity's layout after the header
+_PARITY_DATA = wire.HEADER_SIZE + _PARITY.size  # where a PARITY's coded bytes begin
 VALID_K = (1, 2, 4, 8, 16)  # powers of two: groups stay aligned when seq wraps at 2^32
 
 
@@ -114,6 +116,33 @@ class FecEncoder:
         head = wire.header(wire.MsgType.PARITY)
         return [head + _PARITY.pack(stream, first, self.k, self.m, j, 0, present, length) + out[j].tobytes()
                 for j in range(self.m)]
+
+
+def restream_parity(p: wire.Parity, message: bytes, stream: int) -> bytes:
+    """The PARITY message ``message`` (decoded: ``p``) would be had its group's frames
+    carried stream id ``stream``: what a relay forwards with frames it gives another
+    stream id (a listener's return, in its slot on the broadcaster's side), instead of
+    coding the group again. The code is linear, and only the two bytes of the frames'
+    stream id change, by the same ``d`` in every frame, so only the same two bytes of a
+    piece change: by ``(sum of its Cauchy row over the frames present) * d``."""
+    row = _row_sum(p.k, p.m, p.index, p.present)
+    d = p.stream ^ stream
+    out = bytearray(message)
+    out[wire.HEADER_SIZE:wire.HEADER_SIZE + 2] = stream.to_bytes(2, "big")  # the PARITY's own stream field
+    at = _PARITY_DATA + wire.HEADER_SIZE  # the frames' stream id sits at offset 4 of a FRAME message
+    out[at] ^= gf256.mul(row, d >> 8)
+    out[at + 1] ^= gf256.mul(row, d & 0xFF)
+    return bytes(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_sum(k: int, m: int, index: int, present: int) -> int:
+    c = gf256.cauchy(k, m)[index]
+    row = 0
+    for i in range(k):
+        if present >> i & 1:
+            row ^= int(c[i])
+    return row
 
 
 class _Stream:

@@ -9,11 +9,15 @@ tag (BLAKE2s-64 of header and body, keyed with the session token from WELCOME):
     SEALED   = "MX" | version | 0x04 | tag (8 bytes) | KCP segment(s)
     DATAGRAM = "MX" | version | 0x05 | tag (8 bytes) | session id (u32 LE) | count (u8) |
                count x (length u16 | message)
+    SEGMENT  = "MX" | version | 0x06 | KCP segment(s)     (a message inside a DATAGRAM)
 
 The KCP segment starts with the conversation id (little-endian u32), which is the session
 id: that is how a server finds the session even if the client's address changes. DATAGRAM
 carries what must not wait behind a retransmission (PING, PONG, KEEPALIVE, and audio
-FRAMEs with their PARITY: fec.py), several messages to a datagram where they fit.
+FRAMEs with their PARITY: fec.py), several messages to a datagram where they fit. KCP
+output that is ready when unreliable messages go out rides in their DATAGRAM as SEGMENT
+messages (udp.py), so a peer sends one datagram per block rather than one per carrier:
+the broadcaster's CV with its audio, a listener's acks with its return.
 
 Facts about the ``kcp`` package this relies on (DESIGN.md): ``flush()`` after every
 ``enqueue()`` and ``receive()``, else data waits for the next update tick; ``flush()``
@@ -36,6 +40,7 @@ from .wire import ErrorCode, ProtocolError
 TAG_SIZE = 8
 SEALED_HEADER = wire.header(wire.MsgType.SEALED)
 DATAGRAM_HEADER = wire.header(wire.MsgType.DATAGRAM)
+SEGMENT_HEADER = wire.header(wire.MsgType.SEGMENT)
 SEALED_OVERHEAD = wire.HEADER_SIZE + TAG_SIZE
 KCP_OVERHEAD = 24
 _CONV = struct.Struct("<I")
@@ -144,6 +149,7 @@ class KcpLink:
                             send_window_size=window, receive_window_size=window)
         self._kcp.include_outbound_handler(self._on_output)
         self._next_update = now
+        self._acks_due = False
         self.dropped = 0  # droppable messages discarded because KCP was backed up
         self.rejected = 0
         self.sent = 0
@@ -190,15 +196,28 @@ class KcpLink:
                 raise ProtocolError(ErrorCode.AUTH, "another conversation")
             if datagram[3] == wire.MsgType.DATAGRAM:
                 return _messages(body)
-            try:
-                self._kcp.receive(body)
-            except Exception:
-                raise ProtocolError(ErrorCode.MALFORMED, "KCP refused the segment") from None
         except ProtocolError:
             self.rejected += 1
             raise
-        self._kcp.update(self._ms(now))
-        self._kcp.flush()  # acks go out now, so the sender's fast resend can work
+        return self.segments_received(body, now)
+
+    def segments_received(self, segments, now: float) -> list[bytes]:
+        """The messages completed by KCP segments already authenticated (a SEALED body, or
+        a SEGMENT message of a DATAGRAM without its header); ProtocolError if KCP refuses
+        them."""
+        if bytes(segments[:4]) != self._conv_bytes:
+            self.rejected += 1
+            raise ProtocolError(ErrorCode.AUTH, "another conversation")
+        self._kcp.update(self._ms(now))  # KCP's clock, for the round trip of what is acked
+        try:
+            self._kcp.receive(bytes(segments))
+        except Exception:
+            self.rejected += 1
+            raise ProtocolError(ErrorCode.MALFORMED, "KCP refused the segment") from None
+        # the acks are made when the output is taken (take_segments/take_datagrams), right
+        # after the caller has read what arrived at once: one ack datagram for a batch of
+        # segments, or none of its own when a DATAGRAM leaves just then (a return)
+        self._acks_due = True
         return [bytes(m) for m in self._kcp.get_all_received()]
 
     def tick(self, now: float):
@@ -210,7 +229,19 @@ class KcpLink:
     def next_deadline(self) -> float:
         return self._next_update
 
+    def _ack(self):
+        if self._acks_due:
+            self._acks_due = False
+            self._kcp.flush()
+
+    def take_segments(self) -> list[bytes]:
+        """KCP's output so far, unsealed, for a DATAGRAM to carry (as SEGMENT messages)."""
+        self._ack()
+        out, self._out = self._out, []
+        return out
+
     def take_datagrams(self) -> list[bytes]:
+        self._ack()
         out, self._out = self._out, []
         sealed, self._datagrams = self._datagrams, []
         return sealed + [seal(SEALED_HEADER, self.token, seg) for seg in out]

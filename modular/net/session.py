@@ -50,6 +50,11 @@ DROPPABLE = 1  # audio: over UDP a DATAGRAM with forward error correction (fec.p
 #                in order but dropped rather than queued when the carrier is backed up
 UNRELIABLE = 2  # may be sent outside the reliable stream, may be lost (PING, PONG, KEEPALIVE):
 #                 latency is measured on the path, not behind retransmissions
+# A relay (the radio server) forwards audio with the parity its sender made, rather than
+# coding it again for every hop and every listener:
+PROTECTED = 3  # an audio FRAME whose PARITY is forwarded along: over UDP a DATAGRAM with no
+#                parity of this session's own; over TCP as DROPPABLE
+FORWARDED_PARITY = 4  # a PARITY message forwarded: over UDP a DATAGRAM; over TCP not sent
 
 # ---------------------------------------------------------------- events
 
@@ -70,6 +75,15 @@ class Rejected:
 class FrameReceived:
     frame: wire.Frame
     arrival: float  # the receiver's clock, seconds
+    data: bytes = b""  # the FRAME message as it arrived (a relay forwards it without encoding it again)
+
+
+@dataclass
+class ParityReceived:
+    """A PARITY that arrived (UDP, for a relay that forwards it: UdpPeer.relay_parity)."""
+
+    parity: wire.Parity
+    data: bytes  # the message as it arrived
 
 
 @dataclass
@@ -235,6 +249,10 @@ class Session:
         out, self._events = self._events, []
         return out
 
+    def carrier_event(self, event):
+        """For the carrier: an event of its own (ParityReceived), in order with the others."""
+        self._events.append(event)
+
     def close(self, now: float, code: ErrorCode = ErrorCode.NONE, reason: str = ""):
         if self.state in (State.ESTABLISHED, State.AWAITING):
             self._queue(wire.encode(wire.Bye(code, reason)), now)
@@ -249,7 +267,7 @@ class Session:
             return None
         try:
             msg = wire.decode(data)
-            self._handle(msg, now)
+            self._handle(msg, now, data)
         except ProtocolError as exc:
             self.rejected += 1
             self.last_error = exc
@@ -258,7 +276,7 @@ class Session:
         self._last_heard = now
         return msg
 
-    def _handle(self, msg, now):
+    def _handle(self, msg, now, data=b""):
         t = type(msg)
         if self.state is State.CONNECTING:
             if t is wire.Welcome and msg.nonce == self.nonce:
@@ -287,7 +305,7 @@ class Session:
             if st is None:
                 st = self.streams[msg.stream] = StreamStats()
             st.update(msg.seq, msg.position, now, self.peer_sample_rate)
-            self._events.append(FrameReceived(msg, now))
+            self._events.append(FrameReceived(msg, now, data))
         elif t is wire.Ping:
             self._queue(wire.encode(wire.Pong(msg.ping_id, msg.t1, _us(now), _us(now))), now, UNRELIABLE)
         elif t is wire.Pong:

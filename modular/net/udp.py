@@ -5,7 +5,9 @@ no KCP conversation until the server has picked a session id and token; the clie
 repeats HELLO until it is answered, and the server answers a repeated HELLO with the same
 WELCOME. After the handshake, what must arrive goes through the session's KcpLink as
 SEALED datagrams; PING/PONG/KEEPALIVE and audio frames (with their PARITY, fec.py) go
-as DATAGRAMs, packed several to a datagram where they fit. The server creates a session (and its KCP object, which is never freed) only
+as DATAGRAMs, packed several to a datagram where they fit, and the KCP output ready at
+that moment (CV queued with the audio, acks of what just arrived) rides along as SEGMENT
+messages: a peer sends one datagram a block where it fits, not one per carrier. The server creates a session (and its KCP object, which is never freed) only
 for a well-formed HELLO, keeps at most ``max_sessions``, and forgets a session that
 stays silent after its WELCOME for the handshake timeout, so garbage cannot grow it.
 
@@ -21,12 +23,16 @@ import collections
 
 from . import wire
 from .fec import FecDecoder, FecEncoder, warm_up
-from .kcp_link import KcpLink, datagram_size, open_datagram, seal_datagram, sealed_conv, unseal
-from .session import DROPPABLE, UNRELIABLE, Session, SessionConfig, State
+from .kcp_link import (SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal, seal_datagram,
+                       sealed_conv, unseal)
+from .session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, UNRELIABLE, ParityReceived, Session, SessionConfig,
+                      State)
 from .wire import ErrorCode, MsgType, ProtocolError
 
 LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
 MTU = 1200  # bytes of UDP payload we send at most (what KCP is set to as well)
+# the longest KCP output a DATAGRAM can carry as a SEGMENT; longer goes alone, SEALED
+SEGMENT_ROOM = MTU - datagram_size([len(SEGMENT_HEADER)])
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
 TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
@@ -41,8 +47,9 @@ class UdpPeer:
     """
 
     def __init__(self, session: Session, addr=None, link_options: dict | None = None, eager_link=False,
-                 fec=AUDIO_FEC):
+                 fec=AUDIO_FEC, relay_parity=False):
         self.session = session
+        self.relay_parity = relay_parity  # PARITY received also goes to the application (ParityReceived)
         self.eager_link = eager_link
         self.addr = addr
         self.link: KcpLink | None = None
@@ -78,6 +85,10 @@ class UdpPeer:
             elif how == DROPPABLE and self.fec is not None and data[3] == MsgType.FRAME:
                 unreliable.append(data)
                 parity += self.fec.add(data)
+            elif how >= PROTECTED and self.fec is not None:
+                unreliable.append(data)  # its sender's parity is forwarded along
+            elif how == FORWARDED_PARITY:
+                pass  # without FEC of our own, the peer would not expect parity either
             else:
                 self._ensure_link(now).send(data, now, droppable=bool(how))
                 pushed = True
@@ -93,36 +104,46 @@ class UdpPeer:
             self.closed_at = now
 
     def _pack(self, messages: list[bytes], now: float):
-        """Seal unreliable messages into as few DATAGRAMs as fit the MTU. Each audio frame
-        takes the next parity piece along (in its datagram, or right after it), so the
-        protection of a group is spread over the frames of the next one."""
-        token, sid = self.session.token, self.session.session_id
-        cur: list[bytes] = []
-        sizes: list[int] = []
-
-        def add(m):
-            if cur and datagram_size(sizes + [len(m)]) > MTU:
-                self._raw.append(seal_datagram(token, sid, cur))
-                cur.clear()
-                sizes.clear()
-            cur.append(m)
-            sizes.append(len(m))
-
+        """Seal unreliable messages into as few DATAGRAMs as fit the MTU, led by the KCP
+        output ready now (as SEGMENT messages: CV queued with the audio, acks of what just
+        arrived). Each audio frame takes the next parity piece along (in its datagram, or
+        right after it), so the protection of a group is spread over the frames of the
+        next one."""
+        out: list[bytes] = []
         for m in messages:
-            add(m)
+            out.append(m)
             if m[3] == MsgType.FRAME and self._parity:
                 # one piece per frame normally; more when pieces pile up (two groups' worth
                 # at once, after a stream skipped frames), so none waits longer than a group
                 for _ in range(max(self._per_frame, -(-len(self._parity) // self._group))):
                     if not self._parity:
                         break
-                    add(self._parity.popleft())
+                    out.append(self._parity.popleft())
                 self._parity_since = now
         if self._parity and not messages and now - self._parity_since >= PARITY_WAIT:
-            while self._parity:  # no audio to ride with: the stream paused
-                add(self._parity.popleft())
-        if cur:
-            self._raw.append(seal_datagram(token, sid, cur))
+            out += self._parity  # no audio to ride with: the stream paused
+            self._parity.clear()
+        if not out:
+            return  # parity still waiting for audio; KCP output goes out on its own
+        token, sid = self.session.token, self.session.session_id
+        if self.link is not None:
+            segments = []
+            for seg in self.link.take_segments():
+                if len(seg) > SEGMENT_ROOM:
+                    self._raw.append(seal(SEALED_HEADER, token, seg))
+                else:
+                    segments.append(SEGMENT_HEADER + seg)
+            out[:0] = segments
+        cur: list[bytes] = []
+        sizes: list[int] = []
+        for m in out:
+            if cur and datagram_size(sizes + [len(m)]) > MTU:
+                self._raw.append(seal_datagram(token, sid, cur))
+                cur.clear()
+                sizes.clear()
+            cur.append(m)
+            sizes.append(len(m))
+        self._raw.append(seal_datagram(token, sid, cur))
 
     def sealed_received(self, datagram, now: float):
         s = self.session
@@ -142,7 +163,16 @@ class UdpPeer:
         FEC decoder (which gives back lost frames), the rest to the session."""
         s = self.session
         t = message[3] if len(message) >= wire.HEADER_SIZE else -1
-        if t == MsgType.FRAME and len(message) >= 24:
+        if t == MsgType.SEGMENT:
+            try:
+                delivered = self._ensure_link(now).segments_received(message[wire.HEADER_SIZE:], now)
+            except ProtocolError as exc:
+                s.rejected += 1
+                s.last_error = exc
+                return
+            for r in delivered:
+                s.receive_message(r, now)
+        elif t == MsgType.FRAME and len(message) >= 24:
             new, recovered = self.fec_rx.frame(message)
             if new:
                 s.receive_message(message, now)
@@ -157,6 +187,8 @@ class UdpPeer:
                 return
             for r in self.fec_rx.parity(p):
                 s.receive_message(r, now)
+            if self.relay_parity:
+                s.carrier_event(ParityReceived(p, message))
         else:
             s.receive_message(message, now)
 
@@ -241,9 +273,10 @@ class UdpServer:
     """The server's side of every session arriving on one UDP socket."""
 
     def __init__(self, config: SessionConfig | None = None, *, max_sessions: int = 64, rng=None,
-                 link_options: dict | None = None, fec=AUDIO_FEC):
+                 link_options: dict | None = None, fec=AUDIO_FEC, relay_parity=False):
         self.config = config or SessionConfig()
         self.fec = fec
+        self.relay_parity = relay_parity
         warm_up()  # a server's first audio must not stall every session it serves
         self.max_sessions = max_sessions
         self.rng = rng or secrets.SystemRandom()
@@ -300,7 +333,7 @@ class UdpServer:
             sid = self.rng.getrandbits(31)  # the kcp package takes the conversation id as a C int
         token = self.rng.getrandbits(128).to_bytes(16, "big")
         session = Session.accept(hello, now, sid, token, _copy(self.config))
-        peer = self.peers[sid] = UdpPeer(session, addr, self.link_options, fec=self.fec)
+        peer = self.peers[sid] = UdpPeer(session, addr, self.link_options, fec=self.fec, relay_parity=self.relay_parity)
         self.accepted += 1
         self._by_hello[(addr, hello.nonce)] = sid
         return peer

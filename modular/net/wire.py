@@ -20,7 +20,8 @@ import numpy as np
 from . import runs
 
 MAGIC = b"MX"
-VERSION = 2  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
+VERSION = 3  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
+#             3: a DATAGRAM may carry KCP segments (SEGMENT) along with unreliable messages
 HEADER = struct.Struct(">2sBB")
 HEADER_SIZE = HEADER.size
 
@@ -38,7 +39,8 @@ class MsgType(IntEnum):
     WELCOME = 0x02
     REJECT = 0x03
     SEALED = 0x04  # UDP only: a KCP segment with its authentication tag (kcp_link.py)
-    DATAGRAM = 0x05  # UDP only: one message outside KCP (unreliable), with its tag
+    DATAGRAM = 0x05  # UDP only: messages outside KCP (unreliable), with its tag
+    SEGMENT = 0x06  # UDP only, in a DATAGRAM: KCP segment(s), riding with unreliable messages
     FRAME = 0x10
     PING = 0x11
     PONG = 0x12

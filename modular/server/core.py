@@ -40,7 +40,7 @@ class RadioServerCore:
     def __init__(self, config: ServerConfig | None = None, *, rng=None, link_options: dict | None = None):
         self.config = config or ServerConfig()
         self.udp = UdpServer(self.config.session_config(), max_sessions=self.config.max_sessions, rng=rng,
-                             link_options=link_options)
+                             link_options=link_options, relay_parity=True)
         self.hub = RadioHub(Directory(self.config.grace, self.config.max_handles))
         self.datagrams_in = 0
         self.datagrams_out = 0

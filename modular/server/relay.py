@@ -10,6 +10,10 @@ The carrier (UDP/KCP or TCP, see core.py and sockets.py) hands every session eve
 - relays each response FRAME (flag RESPONSE) of a subscribed listener to the handle's
   owner, with the stream id mapped to the listener's slot (directory.return_stream_id)
   and the position untouched: it is the broadcast position the listener answers;
+- forwards the PARITY that protects relayed audio (UDP) along with it, that of a
+  listener's return adjusted to the stream id it gets (fec.restream_parity), instead of
+  coding every listener's copy and every return again: audio is protected end to end,
+  and the server's work per listener is a copy;
 - rejects and counts broadcast frames from a session that does not own a handle and
   returns from a session that is not a subscribed listener (and tells it, at most once
   a second, with ERROR AUTH);
@@ -25,8 +29,9 @@ from __future__ import annotations
 import struct
 
 from modular.net import wire
-from modular.net.session import (DROPPABLE, RELIABLE, Connected, FrameReceived, MessageReceived,
-                                 PeerClosed, PeerGone, State)
+from modular.net.fec import restream_parity
+from modular.net.session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, RELIABLE, Connected, FrameReceived,
+                                 MessageReceived, ParityReceived, PeerClosed, PeerGone, State)
 from modular.net.wire import FLAG_CV, FLAG_RESPONSE, NO_STREAM, STREAM_AUDIO, STREAM_CV, ErrorCode, MsgType
 
 from .directory import RETURN_BASE, SLOT_STREAMS, Directory, Handle, StreamEntry, clip_text, return_stream_id
@@ -55,7 +60,7 @@ class Member:
     """What the hub knows of one session."""
 
     __slots__ = ("peer", "session", "handle", "sub", "slot", "returns", "next_error",
-                 "frames_in", "rejected")
+                 "frames_in", "rejected", "parity_broadcast", "parity_returns")
 
     def __init__(self, peer):
         self.peer = peer
@@ -67,6 +72,9 @@ class Member:
         self.next_error = 0.0
         self.frames_in = 0
         self.rejected = 0
+        # streams whose audio comes with the sender's PARITY (forwarded, not made again)
+        self.parity_broadcast: set[int] = set()  # of the handle it broadcasts
+        self.parity_returns: set[int] = set()  # of its returns (its own stream ids)
 
     @property
     def name(self) -> str:
@@ -106,7 +114,7 @@ class RadioHub:
     def event(self, peer, ev, now: float):
         t = type(ev)
         if t is FrameReceived:
-            self._frame(self.member(peer), ev.frame, now)
+            self._frame(self.member(peer), ev.frame, ev.data, now)
         elif t is MessageReceived:
             msg = ev.message
             m = self.member(peer)
@@ -115,6 +123,8 @@ class RadioHub:
                 fn(m, msg, now)
             elif type(msg) is not wire.Error:  # a client's ERROR is only noted
                 self._refuse(m, ErrorCode.UNEXPECTED, msg.TYPE, "not a client message", now)
+        elif t is ParityReceived:
+            self._parity(self.member(peer), ev, now)
         elif t is Connected:
             self.member(peer)
         elif t is PeerClosed:
@@ -145,10 +155,12 @@ class RadioHub:
 
     # ---------------------------------------------------------------- frames
 
-    def _frame(self, m: Member, frame: wire.Frame, now: float):
+    def _frame(self, m: Member, frame: wire.Frame, data, now: float):
+        """``data``: the FRAME as it arrived, relayed as it is (or, empty, encoded again)."""
         m.frames_in += 1
+        data = bytes(data) if data else wire.encode(frame)
         if frame.flags & FLAG_RESPONSE:
-            self._return(m, frame, now)
+            self._return(m, frame, data, now)
             return
         h = m.handle
         if h is None or h.owner is not m:
@@ -175,8 +187,10 @@ class RadioHub:
         entry.position = frame.position
         if not h.listeners:
             return
-        data = wire.encode(frame)
-        how = RELIABLE if frame.flags & FLAG_CV else DROPPABLE
+        if frame.flags & FLAG_CV:
+            how = RELIABLE
+        else:
+            how = PROTECTED if frame.stream in m.parity_broadcast else DROPPABLE
         n = 0
         for lm in h.listeners:
             s = lm.session
@@ -185,7 +199,7 @@ class RadioHub:
                 n += 1
         self.relayed_frames += n
 
-    def _return(self, m: Member, frame: wire.Frame, now: float):
+    def _return(self, m: Member, frame: wire.Frame, data: bytes, now: float):
         h = m.sub
         if h is None:
             self.returns_rejected += 1
@@ -209,8 +223,33 @@ class RadioHub:
                                                          m.session.peer_sample_rate, answers), now)
             if mapped is None:
                 return
-        _push(owner.session, _restream(wire.encode(frame), mapped), RELIABLE if frame.flags & FLAG_CV else DROPPABLE, now)
+        if frame.flags & FLAG_CV:
+            how = RELIABLE
+        else:
+            how = PROTECTED if frame.stream in m.parity_returns else DROPPABLE
+        _push(owner.session, _restream(data, mapped), how, now)
         self.return_frames += 1
+
+    def _parity(self, m: Member, ev: ParityReceived, now: float):
+        """Forward the parity of relayed audio with it. Parity of a stream not relayed
+        (not announced yet, or CV) is dropped: its frames get parity from the hop."""
+        p = ev.parity
+        h = m.sub
+        known = m.returns.get(p.stream) if h is not None else None
+        if known is not None:
+            if h.owner is not None:
+                m.parity_returns.add(p.stream)
+                _push(h.owner.session, restream_parity(p, ev.data, return_stream_id(m.slot, known[0])), FORWARDED_PARITY, now)
+            return
+        h = m.handle
+        if h is None or h.owner is not m:
+            return
+        entry = h.streams.get(p.stream)
+        if entry is None or entry.kind != STREAM_AUDIO:
+            return
+        m.parity_broadcast.add(p.stream)
+        for lm in h.listeners:
+            _push(lm.session, ev.data, FORWARDED_PARITY, now)
 
     def _map_return(self, m: Member, info: wire.StreamInfo, now: float) -> int | None:
         """Give a listener's return stream its id on the broadcaster's side and announce it
@@ -262,7 +301,7 @@ class RadioHub:
         if m.sub is not h:
             self.changed = True
             m.sub, m.slot = h, slot
-            m.returns = {}
+            m.returns, m.parity_returns = {}, set()
             self._tell_count(h, now)
         for e in sorted(h.streams.values(), key=lambda e: e.stream):
             _push(m.session, wire.encode(wire.StreamInfo(e.stream, e.kind, e.channels, e.encoding, e.sample_rate,
@@ -308,7 +347,7 @@ class RadioHub:
 
     def _leave(self, m: Member, now: float):
         h = m.sub
-        m.sub, m.slot, m.returns = None, -1, {}
+        m.sub, m.slot, m.returns, m.parity_returns = None, -1, {}, set()
         if h is not None and self.directory.unsubscribe(m, h):
             self.changed = True
             self._tell_count(h, now)
@@ -318,7 +357,7 @@ class RadioHub:
         self.changed = True
         data = wire.encode(wire.Error(ErrorCode.NOT_FOUND, MsgType.SUBSCRIBE, clip_text(f"handle {h.name!r} is gone")))
         for lm in list(h.listeners):
-            lm.sub, lm.slot, lm.returns = None, -1, {}
+            lm.sub, lm.slot, lm.returns, lm.parity_returns = None, -1, {}, set()
             _push(lm.session, data, RELIABLE, now)
         h.listeners.clear()
 

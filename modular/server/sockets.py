@@ -13,7 +13,7 @@ import selectors
 import socket
 
 from modular.net.framing import StreamDecoder, frame
-from modular.net.session import DROPPABLE, Session, State
+from modular.net.session import DROPPABLE, FORWARDED_PARITY, PROTECTED, Session, State
 from modular.net.wire import ErrorCode, MsgType, ProtocolError, decode
 
 from .core import RadioServerCore, ServerConfig
@@ -38,7 +38,9 @@ class TcpPeer:
 
     def take(self):
         for data, how in self.session.take_outgoing():
-            if how == DROPPABLE and len(self.out) > self.MAX_BACKLOG:
+            if how == FORWARDED_PARITY:
+                continue  # TCP loses nothing
+            if (how == DROPPABLE or how == PROTECTED) and len(self.out) > self.MAX_BACKLOG:
                 self.dropped += 1
                 continue
             self.out += frame(data)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from modular.net import gf256, wire
-from modular.net.fec import FecDecoder, FecEncoder
+from modular.net.fec import FecDecoder, FecEncoder, restream_parity
 from modular.net.jitter import JitterBuffer
 from modular.net.session import FrameReceived
 from modular.net.simlink import Impairment
@@ -103,6 +103,31 @@ def test_a_group_the_stream_left_incomplete_is_still_protected():
     dec.frame(sent[0])
     dec.frame(sent[2])
     assert dec.parity(wire.decode(parity[1])) == [sent[1]]
+
+
+@pytest.mark.parametrize("k,m,present", [(4, 4, 0b1111), (4, 4, 0b1011), (2, 3, 0b11), (8, 2, 0b10110111)])
+def test_parity_restreamed_by_a_relay_is_what_the_new_stream_would_have(k, m, present):
+    """A relay gives a listener's return frames another stream id and forwards their
+    parity adjusted: the same pieces as coding the renamed frames, and any k of the
+    k + m renamed pieces give the renamed frames back bit for bit."""
+    first = 3 * k
+    frames = {i: audio_frame(first + i, stream=0x0001) for i in range(k) if present >> i & 1}
+    renamed = {i: f[:4] + (0x0123).to_bytes(2, "big") + f[6:] for i, f in frames.items()}
+    enc, enc_renamed = FecEncoder(k, m), FecEncoder(k, m)
+    parity = [p for f in frames.values() for p in enc.add(f)] + enc.add(audio_frame(first + k, stream=0x0001))
+    direct = [p for f in renamed.values() for p in enc_renamed.add(f)] + enc_renamed.add(
+        audio_frame(first + k, stream=0x0123))
+    moved = [restream_parity(wire.decode(p), p, 0x0123) for p in parity[:m]]
+    assert moved == direct[:m]
+    for gone in itertools.combinations(sorted(renamed), min(m, len(renamed))):
+        dec = FecDecoder()
+        got = {i: f for i, f in renamed.items() if i not in gone}
+        for f in got.values():
+            dec.frame(f)
+        for p in moved:
+            for r in dec.parity(wire.decode(p)):
+                got[wire.decode(r).seq - first] = r
+        assert got == renamed
 
 
 def test_decoder_memory_is_bounded():

@@ -32,7 +32,7 @@ MESSAGES = [
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
 def test_round_trip(msg):
     data = wire.encode(msg)
-    assert data[:3] == b"MX\x02"
+    assert data[:3] == b"MX\x03"
     assert wire.decode(data) == msg
     # any truncation or trailing byte is an error, of the right kind
     for cut in range(len(data)):
