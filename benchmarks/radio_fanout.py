@@ -3,8 +3,9 @@
 One broadcaster (16 CV channels, float32, and 2 audio channels, int16, block by block in
 real time) registers a handle on a `modular server` process; N lightweight protocol
 listeners (no engine) subscribe, and each answers every CV block with a 2-channel int16
-return stamped with the position it answers. Broadcaster and listeners run in this
-process (one selector loop); the server in its own.
+return stamped with the position it answers. The broadcaster runs in this process, the
+listeners in worker processes (--per-worker each, one selector loop apiece), the server
+in its own.
 
 Per N, one JSON line:
     {"bench": "radio_fanout", "listeners": N, "server_cpu_cores": ..., "underruns": ...,
@@ -12,21 +13,24 @@ Per N, one JSON line:
 
 - server_cpu_cores: the server process's user+system CPU seconds per wall second.
 - p99_ms: one-way latency broadcaster -> listener of the CV blocks (send to arrival,
-  one clock), 99th percentile over all listeners.
+  one clock: CLOCK_MONOTONIC is the same in every process), 99th percentile over all
+  listeners.
 - underruns: CV blocks that reached a listener later than their playout time (send time
   + --buffer-ms) or never, summed over listeners; return_underruns: returns that reached
-  the broadcaster later than send time + 2 x --buffer-ms, or never.
-- bench_cpu_cores: this process (broadcaster + all listeners): when it is saturated, the
-  listeners, not the server, are what is late.
+  the broadcaster later than send time + 2 x --buffer-ms, or never, over the slots the
+  server relays.
+- bench_cpu_cores: the broadcaster's process and the listeners' workers together; when
+  the machine has no core left for them, the listeners, not the server, are what is late.
 
     python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
-                                      [--transport udp|tcp] [--buffer-ms 30]
+                                      [--transport udp|tcp] [--buffer-ms 30] [--per-worker 25]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import selectors
 import socket
@@ -51,6 +55,7 @@ AUDIO = StreamSpec(2, 2, cv=False, encoding=wire.Encoding.INT16)
 RETURN = StreamSpec(1, 2, cv=False, encoding=wire.Encoding.INT16, answers=1)
 _FRAME = struct.Struct(">HBBIqBBH")
 _TICKS = os.sysconf("SC_CLK_TCK")
+RELAYED_SLOTS = 16  # the broadcaster takes 16 listeners' returns (RadioPeer.register's default, as RadioReturn)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -111,6 +116,10 @@ class TcpListener:
     def service(self, now):
         pass
 
+    @property
+    def ready(self):
+        return True  # (this listener does not parse RESULT; the worker gives it a moment)
+
     def close(self):
         self.sock.close()
 
@@ -138,29 +147,86 @@ class UdpListener:
         if now >= self.rs.peer.next_deadline:
             self.rs.service()
 
+    @property
+    def ready(self):
+        return self.rs.peer.subscribed
+
     def close(self):
         self.rs.close()
 
 
-def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, warmup: float = 1.5) -> dict:
+def listen_worker(conn, port: int, indices, block: int, transport: str):
+    """A worker process: the listeners ``indices``, answering until told to stop; sends
+    back the arrival time of every CV block at each, and its CPU seconds while measured."""
+    cls = TcpListener if transport == "tcp" else UdpListener
+    listeners = [cls(port, i, block) for i in indices]
+    sel = selectors.DefaultSelector()
+    for j, l in enumerate(listeners):
+        sel.register(l, selectors.EVENT_READ, j)
+    arrivals = [dict() for _ in listeners]
+    handlers = [(lambda arr: (lambda pos, now: arr.setdefault(pos, now)))(a) for a in arrivals]
+
+    def serve(until):
+        while True:
+            now = time.monotonic()
+            if now >= until:
+                return
+            for key, _ in sel.select(min(0.002, until - now)):
+                listeners[key.data].read(time.monotonic(), handlers[key.data])
+            now = time.monotonic()
+            for l in listeners:
+                l.service(now)
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not all(l.ready for l in listeners):
+        serve(time.monotonic() + 0.01)
+    serve(time.monotonic() + 0.2)
+    conn.send(sum(1 for l in listeners if l.ready))
+    start, stop, drain = conn.recv()
+    serve(start)
+    cpu0 = time.process_time()
+    serve(stop)
+    cpu = time.process_time() - cpu0
+    serve(drain)
+    conn.send((arrivals, cpu))
+    for l in listeners:
+        try:
+            l.close()
+        except OSError:
+            pass
+
+
+def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, per_worker: int,
+        warmup: float = 1.5) -> dict:
     proc, port, tcp_port = start_server()
-    listeners = []
+    workers = []
     try:
         b = RadioSocket(("127.0.0.1", port), name="broadcaster", block=block)
         b.peer.register("fanout", b"bench-token", ("bench",), (CV, AUDIO))
         end = time.monotonic() + 5
         while not b.peer.registered and time.monotonic() < end:
             b.poll(0.01)
-        cls = TcpListener if transport == "tcp" else UdpListener
-        listeners = [cls(tcp_port if transport == "tcp" else port, i, block) for i in range(n)]
-        sel = selectors.DefaultSelector()
-        for i, l in enumerate(listeners):
-            sel.register(l, selectors.EVENT_READ, i)
-        sel.register(b.sock, selectors.EVENT_READ, -1)
+        ctx = multiprocessing.get_context("fork")
+        lport = tcp_port if transport == "tcp" else port
+        for first in range(0, n, per_worker):
+            here, there = ctx.Pipe()
+            w = ctx.Process(target=listen_worker, args=(there, lport, range(first, min(n, first + per_worker)),
+                                                         block, transport), daemon=True)
+            w.start()
+            workers.append((w, here))
+        # the broadcaster keeps its session alive while the listeners subscribe
+        pending = list(workers)
+        ready = 0
+        end = time.monotonic() + 30
+        while pending and time.monotonic() < end:
+            b.poll(0.01)
+            for w in list(pending):
+                if w[1].poll():
+                    ready += w[1].recv()
+                    pending.remove(w)
 
         period = block / SR
         sent_at: dict[int, float] = {}
-        arrivals = [dict() for _ in range(n)]
         returns: dict[tuple, float] = {}
         cv_block = np.zeros((16, block), np.float32)
         audio_block = np.zeros((2, block), np.float32)
@@ -168,24 +234,18 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, wa
         start_measure = t0 + warmup
         stop = start_measure + seconds
         drain_until = stop + 0.5
+        for _w, c in workers:
+            c.send((start_measure, stop, drain_until))
+        sel = selectors.DefaultSelector()
+        sel.register(b.sock, selectors.EVENT_READ)
         position = 0
         next_block = t0
-        cpu0 = None
-        bench0 = None
-
-        def cv_arrived(i):
-            arr = arrivals[i]
-
-            def f(pos, now):
-                arr.setdefault(pos, now)
-            return f
-
-        handlers = [cv_arrived(i) for i in range(n)]
+        cpu0 = cpu1 = None
+        first_pos = last_pos = 0
         while True:
             now = time.monotonic()
             if cpu0 is None and now >= start_measure:
-                cpu0, bench0, w0 = cpu_seconds(proc.pid), time.process_time(), now
-                first_pos = position
+                cpu0, bench0, w0, first_pos = cpu_seconds(proc.pid), time.process_time(), now, position
             if now >= drain_until:
                 break
             while now >= next_block and now < stop:
@@ -195,32 +255,27 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, wa
                 sent_at[position] = now
                 position += block
                 next_block += period
-            if now >= stop and cpu0 is not None and "cpu1" not in locals():
-                cpu1, bench1, w1 = cpu_seconds(proc.pid), time.process_time(), now
-                last_pos = position
+            if now >= stop and cpu0 is not None and cpu1 is None:
+                cpu1, bench1, w1, last_pos = cpu_seconds(proc.pid), time.process_time(), now, position
             b.flush()
             timeout = max(0.0, min(next_block - time.monotonic(), 0.002))
-            for key, _ in sel.select(timeout):
-                now = time.monotonic()
-                i = key.data
-                if i < 0:
-                    b.read()
-                    for e in b.peer.events():
-                        if type(e) is ReturnFrame:
-                            returns.setdefault((e.slot, e.frame.position), e.arrival)
-                else:
-                    listeners[i].read(now, handlers[i])
-            now = time.monotonic()
+            if sel.select(timeout):
+                b.read()
+                for e in b.peer.events():
+                    if type(e) is ReturnFrame:
+                        returns.setdefault((e.slot, e.frame.position), e.arrival)
             b.service()
-            for l in listeners:
-                l.service(now)
-        if "cpu1" not in locals():
+        if cpu1 is None:
             cpu1, bench1, w1, last_pos = cpu_seconds(proc.pid), time.process_time(), time.monotonic(), position
+        arrivals, worker_cpu = [], 0.0
+        for _w, c in workers:
+            arr, cpu = c.recv()
+            arrivals += arr
+            worker_cpu += cpu
         measured = [p for p in range(first_pos, last_pos, block)]
         lat, under, ret_lat, ret_under = [], 0, [], 0
         deadline = buffer_ms / 1000
-        for i in range(n):
-            arr = arrivals[i]
+        for arr in arrivals:
             for p in measured:
                 a = arr.get(p)
                 if a is None or a - sent_at[p] > deadline:
@@ -228,7 +283,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, wa
                 if a is not None:
                     lat.append(a - sent_at[p])
         slots = {s for s, _ in returns}
-        for s in range(n):
+        for s in range(min(n, RELAYED_SLOTS)):
             for p in measured:
                 a = returns.get((s, p))
                 if a is None or a - sent_at[p] > 2 * deadline:
@@ -243,13 +298,13 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, wa
                 "return_underruns": ret_under,
                 "return_p99_ms": round(float(np.percentile(ret_lat, 99)) * 1e3, 2) if ret_lat else None,
                 "return_slots": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
-                "bench_cpu_cores": round((bench1 - bench0) / wall, 3)}
+                "subscribed": ready, "workers": len(workers),
+                "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3)}
     finally:
-        for l in listeners:
-            try:
-                l.close()
-            except OSError:
-                pass
+        for w, c in workers:
+            w.join(timeout=3)
+            if w.is_alive():
+                w.kill()
         proc.terminate()
         try:
             proc.wait(5)
@@ -265,9 +320,10 @@ def main(argv=None):
     ap.add_argument("--block", type=int, default=64)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp", help="the listeners' carrier")
     ap.add_argument("--buffer-ms", type=float, default=30.0)
+    ap.add_argument("--per-worker", type=int, default=25, help="listeners per worker process")
     a = ap.parse_args(argv)
     for n in a.listeners:
-        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms)), flush=True)
+        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms, a.per_worker)), flush=True)
 
 
 if __name__ == "__main__":

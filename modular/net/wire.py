@@ -30,6 +30,7 @@ MAX_MESSAGE = 65_535
 MAX_TEXT = 255
 MAX_CHANNELS = 16
 MAX_FRAMES = 4096
+MAX_RETURN_SLOTS = 2048  # return stream ids 0x8000 + 16 x slot + i fill the upper half of u16
 # Integer encodings map this many volts to full scale, as AudioOut maps ±10 V.
 FULL_SCALE_VOLTS = 10.0
 
@@ -477,19 +478,25 @@ class Register:
     handle: str
     token: bytes  # proves ownership of the handle on later registrations
     tags: tuple = ()
+    return_slots: int = 16  # listeners whose returns the broadcaster takes (RadioReturn has 16)
 
     TYPE = MsgType.REGISTER
     _S = struct.Struct(">I")
+    _SLOTS = struct.Struct(">H")
 
     def body(self):
-        return self._S.pack(self.request) + _text(self.handle) + _blob(self.token) + _tag_bytes(self.tags)
+        return (self._S.pack(self.request) + _text(self.handle) + _blob(self.token) + _tag_bytes(self.tags)
+                + self._SLOTS.pack(self.return_slots))
 
     @classmethod
     def parse(cls, r):
         (req,) = r.unpack(cls._S)
         handle = r.text()
         _check(handle != "", "empty handle")
-        return cls(req, handle, r.blob(), _tags(r))
+        token, tags = r.blob(), _tags(r)
+        (slots,) = r.unpack(cls._SLOTS)
+        _check(slots <= MAX_RETURN_SLOTS, f"at most {MAX_RETURN_SLOTS} return slots")
+        return cls(req, handle, token, tags, slots)
 
 
 @dataclass(frozen=True)

@@ -201,10 +201,14 @@ class RadioPeer:
 
     # -- intent
 
-    def register(self, handle: str, token: bytes, tags=(), streams=(), now: float | None = None):
+    def register(self, handle: str, token: bytes, tags=(), streams=(), now: float | None = None,
+                 return_slots: int = 16):
         """Broadcast under ``handle``; ``token`` (up to 255 bytes, keep it secret and keep
-        it across restarts) proves the handle is ours."""
+        it across restarts) proves the handle is ours. The server relays the returns of
+        the first ``return_slots`` listeners (a RadioReturn plays 16) and no others: a
+        broadcaster's downlink carries only what it can play."""
         self.handle, self.token, self.tags = handle, bytes(token), tuple(tags)
+        self.return_slots = return_slots
         self.streams = {s.stream: s for s in streams}
         self.registered = False
         if self.connected:
@@ -373,7 +377,8 @@ class RadioPeer:
         self._udp.pump(now)
 
     def _send_register(self, now):
-        self._ask(wire.Register(self._req("register", self.handle), self.handle, self.token, self.tags), now)
+        self._ask(wire.Register(self._req("register", self.handle), self.handle, self.token, self.tags,
+                                self.return_slots), now)
 
     def _send_subscribe(self, now):
         self._next_subscribe = self._t(now) + self.retry

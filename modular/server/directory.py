@@ -65,6 +65,7 @@ class Handle:
     offline_since: float | None = None
     streams: dict = field(default_factory=dict)  # stream id -> StreamEntry
     listeners: dict = field(default_factory=dict)  # member -> slot
+    return_slots: int = 16  # slots whose returns reach the broadcaster (its REGISTER says)
     joins: int = 0
     leaves: int = 0
 
@@ -98,7 +99,8 @@ class Directory:
 
     # -- broadcasters
 
-    def register(self, member, name: str, token: bytes, tags: tuple, now: float) -> tuple[ErrorCode, str, Handle | None]:
+    def register(self, member, name: str, token: bytes, tags: tuple, now: float,
+                 return_slots: int = 16) -> tuple[ErrorCode, str, Handle | None]:
         """(code, reason, handle). On success the member owns the handle; a previous owner
         (same token, an older session of the same broadcaster) simply loses it."""
         if not token:
@@ -115,6 +117,7 @@ class Directory:
         h.owner = member
         h.offline_since = None
         h.tags = tuple(tags)
+        h.return_slots = return_slots
         return ErrorCode.NONE, "", h
 
     def owner_gone(self, h: Handle, now: float, graceful: bool) -> bool:

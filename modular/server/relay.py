@@ -92,6 +92,7 @@ class RadioHub:
         self.return_frames = 0  # relayed to broadcasters
         self.returns_rejected = 0  # from sessions that are not subscribed listeners
         self.returns_dropped = 0  # from listeners whose broadcaster is offline
+        self.returns_unheard = 0  # from slots beyond what the broadcaster takes (REGISTER return_slots)
         self.broadcasts_rejected = 0  # from sessions that own no handle
         self.messages_rejected = 0  # radio messages that were invalid or unexpected
         self.sessions_opened = 0
@@ -210,6 +211,9 @@ class RadioHub:
         if owner is None:
             self.returns_dropped += 1
             return
+        if m.slot >= h.return_slots:
+            self.returns_unheard += 1  # the broadcaster takes fewer listeners back
+            return
         known = m.returns.get(frame.stream)
         if known is not None:
             mapped = return_stream_id(m.slot, known[0])
@@ -237,7 +241,7 @@ class RadioHub:
         h = m.sub
         known = m.returns.get(p.stream) if h is not None else None
         if known is not None:
-            if h.owner is not None:
+            if h.owner is not None and m.slot < h.return_slots:
                 m.parity_returns.add(p.stream)
                 _push(h.owner.session, restream_parity(p, ev.data, return_stream_id(m.slot, known[0])), FORWARDED_PARITY, now)
             return
@@ -265,7 +269,7 @@ class RadioHub:
         announce = wire.encode(wire.StreamInfo(sid, info.kind, info.channels, info.encoding, info.sample_rate,
                                                info.answers, name))
         m.returns[info.stream] = (index, announce)
-        if m.sub is not None and m.sub.owner is not None:
+        if m.sub is not None and m.sub.owner is not None and m.slot < m.sub.return_slots:
             _push(m.sub.owner.session, announce, RELIABLE, now)
         return sid
 
@@ -277,7 +281,7 @@ class RadioHub:
             return
         before = self.directory.handles.get(msg.handle)
         previous = before.owner if before is not None else None
-        code, reason, h = self.directory.register(m, msg.handle, msg.token, msg.tags, now)
+        code, reason, h = self.directory.register(m, msg.handle, msg.token, msg.tags, now, msg.return_slots)
         self._result(m, msg.request, code, reason, now)
         if h is None:
             self.messages_rejected += 1
@@ -288,8 +292,9 @@ class RadioHub:
         m.handle = h
         self._tell_count(h, now)
         for lm in h.listeners:  # the return streams already announced, for this new session
-            for _index, announce in lm.returns.values():
-                _push(m.session, announce, RELIABLE, now)
+            if lm.slot < h.return_slots:
+                for _index, announce in lm.returns.values():
+                    _push(m.session, announce, RELIABLE, now)
 
     def _subscribe(self, m: Member, msg: wire.Subscribe, now: float):
         if m.sub is not None and m.sub.name != msg.handle:
@@ -379,7 +384,8 @@ class RadioHub:
     def counters(self) -> dict:
         return {"broadcast_frames": self.broadcast_frames, "relayed_frames": self.relayed_frames,
                 "return_frames": self.return_frames, "returns_rejected": self.returns_rejected,
-                "returns_dropped": self.returns_dropped, "broadcasts_rejected": self.broadcasts_rejected,
+                "returns_dropped": self.returns_dropped, "returns_unheard": self.returns_unheard,
+                "broadcasts_rejected": self.broadcasts_rejected,
                 "messages_rejected": self.messages_rejected, "sessions_opened": self.sessions_opened}
 
     def snapshot(self, now: float) -> dict:

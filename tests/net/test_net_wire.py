@@ -20,6 +20,7 @@ MESSAGES = [
     wire.Error(ErrorCode.UNSUPPORTED, wire.MsgType.REGISTER, "no radio here"),
     wire.StreamInfo(2, wire.STREAM_CV, 4, Encoding.FLOAT32, 48000, 1, "clock+pitch"),
     wire.Register(9, "alice/jam", b"secret", ("techno", "slow")),
+    wire.Register(10, "bob", b"t", (), 2048),
     wire.Subscribe(10, "alice/jam"),
     wire.Unsubscribe(11, "alice/jam"),
     wire.ListStreams(12, "techno"),

@@ -180,6 +180,26 @@ def test_returns_from_non_listeners_are_rejected_and_counted():
     assert net.server.hub.snapshot(net.now)["returns_rejected"] == 5
 
 
+def test_only_the_returns_a_broadcaster_takes_are_relayed():
+    """REGISTER says how many listeners' returns the broadcaster takes; the others'
+    never load its downlink (they are counted), while they still hear the broadcast."""
+    net = RadioNet(seed=8)
+    b = net.add("alice")
+    b.peer.register("jam", b"tok", streams=(CV16, AUDIO2), return_slots=2)
+    listeners = [net.add(f"l{i}") for i in range(4)]
+    for sp in listeners:
+        sp.peer.subscribe("jam", returns=(RETURN,))
+    answer = [Answerer(sp, float(i + 1)) for i, sp in enumerate(listeners)]
+    net.run(1.0, steps(Broadcaster(b), *answer))
+    returns = [e for e in b.events if isinstance(e, ReturnFrame)]
+    assert {e.slot for e in returns} == {0, 1}
+    assert {e.slot for e in b.of(StreamAnnounced) if e.slot >= 0} <= {0, 1}
+    assert all(len(a.cv) > 300 for a in answer)  # every listener hears the broadcast
+    hub = net.server.hub
+    assert hub.returns_unheard > 2 * 300 and hub.returns_rejected == 0
+    assert hub.counters()["returns_unheard"] == hub.returns_unheard
+
+
 def test_silent_sessions_expire_and_handles_wait_for_their_broadcaster():
     net = RadioNet(ServerConfig(timeout=2.0, grace=3.0))
     b, l1, l2 = net.add("alice"), net.add("l1"), net.add("l2")
