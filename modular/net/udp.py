@@ -85,8 +85,8 @@ class UdpPeer:
             elif how == DROPPABLE and self.fec is not None and data[3] == MsgType.FRAME:
                 unreliable.append(data)
                 parity += self.fec.add(data)
-            elif how >= PROTECTED and self.fec is not None:
-                unreliable.append(data)  # its sender's parity is forwarded along
+            elif (how == PROTECTED or how == FORWARDED_PARITY) and self.fec is not None:
+                unreliable.append(data)  # a relayed frame and the parity its sender made for it
             elif how == FORWARDED_PARITY:
                 pass  # without FEC of our own, the peer would not expect parity either
             else:

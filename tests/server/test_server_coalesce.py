@@ -13,8 +13,9 @@ from modular.net.simlink import Impairment
 from modular.server.client import BroadcastFrame, ReturnFrame, StreamSpec
 
 from .radiosim import RadioNet
+from .test_server_sim import Broadcaster
 
-SR, B = 48000, 64
+B = 64
 CV16 = StreamSpec(1, 16, cv=True)
 AUDIO2 = StreamSpec(2, 2, cv=False, encoding=wire.Encoding.INT16)
 RETURN = StreamSpec(1, 2, cv=False, encoding=wire.Encoding.INT16, answers=1)
@@ -37,22 +38,18 @@ class Scene:
         self.ls = [self.net.add(f"l{i}", imp(i + 1)) for i in range(listeners)]
         for sp in self.ls:
             sp.peer.subscribe("jam", returns=(RETURN,))
-        self.position, self.next = 0, None
-        self.audio = np.zeros((2, B), np.float32)
+        self.tx = Broadcaster(self.b, cv_block)
         self.cv = [dict() for _ in self.ls]
         self.audio_at = [set() for _ in self.ls]  # broadcast audio positions each listener got
         self.returns = collections.defaultdict(set)  # slot -> positions of its returns
 
+    @property
+    def position(self):
+        return self.tx.position
+
     def step(self, now):
         p = self.b.peer
-        if p.registered:
-            if self.next is None:
-                self.next = now
-            while now >= self.next:
-                p.send_broadcast(1, self.position, cv_block(self.position), now)
-                p.send_broadcast(2, self.position, self.audio, now)
-                self.position += B
-                self.next += B / SR
+        self.tx(now)
         for e in p.events():
             if type(e) is ReturnFrame:
                 self.returns[e.slot].add(e.frame.position)

@@ -27,10 +27,12 @@ def cv_block(position):
 
 
 class Broadcaster:
-    """Sends a 16-channel CV block and a 2-channel audio block every block period."""
+    """Sends a 16-channel CV block (``cv(position)``) and a 2-channel audio block every
+    block period."""
 
-    def __init__(self, sp):
+    def __init__(self, sp, cv=None):
         self.sp, self.position, self.next = sp, 0, None
+        self.cv = cv or cv_block
         self.audio = np.zeros((2, B), np.float32)
 
     def __call__(self, now):
@@ -41,7 +43,7 @@ class Broadcaster:
         if self.next is None:
             self.next = now
         while now >= self.next:
-            peer.send_broadcast(1, self.position, cv_block(self.position), now)
+            peer.send_broadcast(1, self.position, self.cv(self.position), now)
             peer.send_broadcast(2, self.position, self.audio, now)
             self.position += B
             self.next += PERIOD
