@@ -22,9 +22,10 @@ import secrets
 import collections
 
 from . import wire
-from .fec import FecDecoder, FecEncoder, warm_up
+from .fec import PARITY_INDEX, FecDecoder, FecEncoder, frame_ids, warm_up
 from .kcp_link import (SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal, seal_datagram,
                        sealed_conv, unseal)
+from .pathloss import InboundLoss, ReportedLoss
 from .session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, UNRELIABLE, ParityReceived, Session, SessionConfig,
                       State)
 from .wire import ErrorCode, MsgType, ProtocolError
@@ -63,6 +64,10 @@ class UdpPeer:
         self._parity_since = 0.0
         self._per_frame = 1 if not fec else -(-fec[1] // fec[0])  # parity pieces sent with each frame
         self._group = fec[0] if fec else 1
+        # parity sized by the loss the peer reports (pathloss.py), and our reports to it
+        self.loss_in = InboundLoss(session._started)
+        self.reported = ReportedLoss()
+        self.parity_withheld = 0  # pieces not sent: the peer's path does not need them
 
     def _ensure_link(self, now) -> KcpLink:
         if self.link is None:
@@ -77,6 +82,11 @@ class UdpPeer:
         pushed = False
         unreliable = []
         parity = []
+        pieces = -1  # how many pieces of a group's parity the peer's path needs, once asked
+        if self.fec is not None and s.token:
+            report = self.loss_in.report(now)
+            if report is not None:
+                unreliable.append(report)
         for data, how in s.take_outgoing():
             if not s.token or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
                 self._raw.append(data)
@@ -84,9 +94,20 @@ class UdpPeer:
                 unreliable.append(data)
             elif how == DROPPABLE and self.fec is not None and data[3] == MsgType.FRAME:
                 unreliable.append(data)
-                parity += self.fec.add(data)
-            elif (how == PROTECTED or how == FORWARDED_PARITY) and self.fec is not None:
-                unreliable.append(data)  # a relayed frame and the parity its sender made for it
+                made = self.fec.add(data)
+                if made:
+                    if pieces < 0:
+                        pieces = self.reported.pieces(now, self.fec.k, self.fec.m)
+                    parity += made[:pieces]
+                    self.parity_withheld += len(made) - len(made[:pieces])
+            elif how == PROTECTED and self.fec is not None:
+                unreliable.append(data)  # a relayed frame: the parity its sender made comes along
+            elif how == FORWARDED_PARITY and self.fec is not None:
+                # its k and m sit just before the piece index
+                if data[PARITY_INDEX] < self.reported.pieces(now, data[PARITY_INDEX - 2], data[PARITY_INDEX - 1]):
+                    unreliable.append(data)
+                else:
+                    self.parity_withheld += 1
             elif how == FORWARDED_PARITY:
                 pass  # without FEC of our own, the peer would not expect parity either
             else:
@@ -175,9 +196,16 @@ class UdpPeer:
         elif t == MsgType.FRAME and len(message) >= 24:
             new, recovered = self.fec_rx.frame(message)
             if new:
+                self.loss_in.frame(*frame_ids(message))
                 s.receive_message(message, now)
             for r in recovered:
                 s.receive_message(r, now)
+        elif t == MsgType.REPORT:
+            try:
+                self.reported.add(wire.decode(message), now)
+            except ProtocolError as exc:
+                s.rejected += 1
+                s.last_error = exc
         elif t == MsgType.PARITY:
             try:
                 p = wire.decode(message)

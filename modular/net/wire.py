@@ -20,8 +20,9 @@ import numpy as np
 from . import runs
 
 MAGIC = b"MX"
-VERSION = 3  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
+VERSION = 4  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
 #             3: a DATAGRAM may carry KCP segments (SEGMENT) along with unreliable messages
+#             4: REPORT (the loss a receiver asks the sender's parity to cover) and SLOT
 HEADER = struct.Struct(">2sBB")
 HEADER_SIZE = HEADER.size
 
@@ -49,6 +50,7 @@ class MsgType(IntEnum):
     BYE = 0x14
     ERROR = 0x15
     PARITY = 0x16  # UDP only: forward error correction for a group of audio frames (fec.py)
+    REPORT = 0x17  # UDP only: the audio loss the receiver asks the sender's parity to cover
     # radio (v1 layouts are fixed; a peer that does not serve them answers ERROR UNSUPPORTED)
     STREAM_INFO = 0x20
     REGISTER = 0x21
@@ -57,6 +59,7 @@ class MsgType(IntEnum):
     LIST = 0x24
     LISTING = 0x25
     RESULT = 0x26
+    SLOT = 0x27  # a listener's slot, and whether the broadcaster hears its returns
 
 
 class ErrorCode(IntEnum):
@@ -596,12 +599,58 @@ class Result:
         return cls(req, _code(code), r.text())
 
 
-MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Parity, Ping, Pong, Keepalive, Bye, Error,
-                                      StreamInfo, Register, Subscribe, Unsubscribe, ListStreams,
-                                      Listing, Result)}
+@dataclass(frozen=True)
+class Slot:
+    """Server to listener, after SUBSCRIBE's RESULT and whenever ``heard`` changes: the
+    listener's slot, and whether the broadcaster takes that slot's returns (REGISTER
+    return_slots). A listener that is not heard need not send them."""
 
-Message = (Hello | Welcome | Reject | Frame | Parity | Ping | Pong | Keepalive | Bye | Error | StreamInfo
-           | Register | Subscribe | Unsubscribe | ListStreams | Listing | Result)
+    handle: str
+    slot: int
+    heard: bool = True
+
+    TYPE = MsgType.SLOT
+    _S = struct.Struct(">HB")
+
+    def body(self):
+        return _text(self.handle) + self._S.pack(self.slot, int(self.heard))
+
+    @classmethod
+    def parse(cls, r):
+        handle = r.text()
+        slot, heard = r.unpack(cls._S)
+        _check(heard in (0, 1), "heard must be 0 or 1")
+        return cls(handle, slot, bool(heard))
+
+
+LOSS_SCALE = 65535  # REPORT's loss: this many is 100 %
+
+
+@dataclass(frozen=True)
+class Report:
+    """UDP only: the fraction of audio the receiver asks the sender's parity to cover,
+    what it lost of the sender's audio frames lately (before FEC rebuilt them), combined
+    with the loss further on for audio it relays. ``loss`` in units of 1/65535."""
+
+    loss: int
+
+    TYPE = MsgType.REPORT
+    _S = struct.Struct(">H")
+
+    def body(self):
+        return self._S.pack(self.loss)
+
+    @classmethod
+    def parse(cls, r):
+        return cls(*r.unpack(cls._S))
+
+
+MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Parity, Report, Ping, Pong, Keepalive, Bye,
+                                      Error, StreamInfo, Register, Subscribe, Unsubscribe, ListStreams,
+                                      Listing, Result, Slot)}
+
+Message = (Hello | Welcome | Reject | Frame | Parity | Report | Ping | Pong | Keepalive | Bye | Error | StreamInfo
+           | Register | Subscribe | Unsubscribe | ListStreams | Listing | Result | Slot)
 
 
 def _code(value):

@@ -20,8 +20,8 @@ Listener::
 
     peer = RadioPeer(now, name="bob")
     peer.subscribe("alice-jam", returns=(StreamSpec(1, channels=1, cv=False, answers=1),))
-    for ev in peer.events():                                   # BroadcastFrame(frame, arrival), StreamAnnounced ...
-        ...
+    for ev in peer.events():                                   # BroadcastFrame(frame, arrival), StreamAnnounced,
+        ...                                                    # SlotChanged(heard: the broadcaster takes our returns) ...
     peer.send_return(1, answered_position, block, now)         # stamped with the position it answers
 
 Sockets: ``RadioTransport`` runs a RadioPeer in the process's NetThread; ``RadioSocket``
@@ -107,6 +107,15 @@ class Subscribed:
 
 
 @dataclass
+class SlotChanged:
+    """The server told the listener its slot and whether the broadcaster hears its returns."""
+
+    handle: str
+    slot: int
+    heard: bool
+
+
+@dataclass
 class HandleGone:
     """The handle listened to was removed; the peer retries SUBSCRIBE until it is back."""
 
@@ -186,6 +195,9 @@ class RadioPeer:
         # state
         self.registered = False
         self.subscribed = False
+        self.slot = -1  # the listener's slot on the broadcaster's side (SLOT), -1 before it is known
+        self.return_heard = True  # False when the broadcaster takes fewer listeners back than our slot
+        self.returns_unheard = 0  # return blocks not sent because nobody would hear them
         self.listeners = 0
         self.reconnects = 0
         self._request = 0
@@ -262,8 +274,13 @@ class RadioPeer:
 
     def send_return(self, stream: int, position: int, block: np.ndarray, now: float, *, cv: bool | None = None,
                     encoding: Encoding | None = None) -> bool:
-        """One block of a response stream, ``position`` being the broadcast position it answers."""
+        """One block of a response stream, ``position`` being the broadcast position it
+        answers; False if not sent (not subscribed, or the broadcaster does not hear our
+        slot: counted in ``returns_unheard``)."""
         if not self.subscribed:
+            return False
+        if not self.return_heard:
+            self.returns_unheard += 1
             return False
         spec = self.returns.get(stream)
         if cv is None:
@@ -343,6 +360,8 @@ class RadioPeer:
         st = self.session.stats()
         st.update({"connected": self.connected, "registered": self.registered, "subscribed": self.subscribed,
                    "listeners": self.listeners, "reconnects": self.reconnects})
+        if self.listen_to is not None:
+            st.update({"slot": self.slot, "return_heard": self.return_heard, "returns_unheard": self.returns_unheard})
         return st
 
     # -- internals
@@ -382,6 +401,7 @@ class RadioPeer:
 
     def _send_subscribe(self, now):
         self._next_subscribe = self._t(now) + self.retry
+        self.slot, self.return_heard = -1, True  # until the server's SLOT says otherwise
         self._ask(wire.Subscribe(self._req("subscribe", self.listen_to), self.listen_to), now)
 
     def _collect(self, now: float):
@@ -444,6 +464,10 @@ class RadioPeer:
                 del self._pages[msg.request]
                 self._pending.pop(msg.request, None)
                 self._events.append(Listing(msg.request, pages))
+        elif t is wire.Slot:
+            if msg.handle == self.listen_to:
+                self.slot, self.return_heard = msg.slot, msg.heard
+                self._events.append(SlotChanged(msg.handle, msg.slot, msg.heard))
         elif t is wire.StreamInfo:
             if msg.stream >= RETURN_BASE:
                 slot, index = slot_of(msg.stream)

@@ -18,8 +18,10 @@ The carrier (UDP/KCP or TCP, see core.py and sockets.py) hands every session eve
   returns from a session that is not a subscribed listener (and tells it, at most once
   a second, with ERROR AUTH);
 - tells a broadcaster its listener count with an unsolicited LISTING (request 0) of its
-  own handle whenever it changes, and tells listeners with ERROR NOT_FOUND (about
-  SUBSCRIBE) when their handle is removed.
+  own handle whenever it changes, tells each listener its slot and whether the
+  broadcaster takes its returns (SLOT, after SUBSCRIBE's RESULT and whenever that
+  changes), and tells listeners with ERROR NOT_FOUND (about SUBSCRIBE) when their
+  handle is removed.
 
 docs/protocol.md, "Radio server", is the normative description.
 """
@@ -38,6 +40,7 @@ from .directory import RETURN_BASE, SLOT_STREAMS, Directory, Handle, StreamEntry
 
 LIST_PAGE = 64  # entries per LISTING message
 ERROR_INTERVAL = 1.0  # seconds between ERRORs told to one misbehaving session
+PATH_LOSS_INTERVAL = 0.25  # seconds between updates of the loss each sender's parity must cover
 _STREAM_ID = struct.Struct(">H")
 _OPEN = (State.ESTABLISHED, State.AWAITING)
 
@@ -51,6 +54,20 @@ def _push(session, data: bytes, how: int, now: float) -> bool:
     return True
 
 
+def _reported_loss(peer, now: float) -> float:
+    """The loss a peer reports on its path from us; 0 for a TCP peer (no parity) and
+    for one that has not reported yet (a listener that just joined is protected like
+    the others until its first REPORT, rather than forcing every piece on all)."""
+    reported = getattr(peer, "reported", None)
+    return reported.loss(now) if reported is not None and reported.known else 0.0
+
+
+def _set_extra(peer, loss: float):
+    loss_in = getattr(peer, "loss_in", None)
+    if loss_in is not None:
+        loss_in.extra = loss
+
+
 def _restream(data: bytes, stream: int) -> bytes:
     """An encoded FRAME or STREAM_INFO with another stream id (both have it at offset 4)."""
     return data[:4] + _STREAM_ID.pack(stream) + data[6:]
@@ -59,7 +76,7 @@ def _restream(data: bytes, stream: int) -> bytes:
 class Member:
     """What the hub knows of one session."""
 
-    __slots__ = ("peer", "session", "handle", "sub", "slot", "returns", "next_error",
+    __slots__ = ("peer", "session", "handle", "sub", "slot", "heard", "returns", "next_error",
                  "frames_in", "rejected", "parity_broadcast", "parity_returns")
 
     def __init__(self, peer):
@@ -68,6 +85,7 @@ class Member:
         self.handle: Handle | None = None  # the handle it broadcasts
         self.sub: Handle | None = None  # the handle it listens to
         self.slot = -1
+        self.heard: bool | None = None  # what SLOT last told it: the broadcaster takes its returns
         self.returns: dict[int, tuple[int, bytes]] = {}  # its stream id -> (index, STREAM_INFO for the owner)
         self.next_error = 0.0
         self.frames_in = 0
@@ -96,6 +114,7 @@ class RadioHub:
         self.broadcasts_rejected = 0  # from sessions that own no handle
         self.messages_rejected = 0  # radio messages that were invalid or unexpected
         self.sessions_opened = 0
+        self._next_path_loss = 0.0
         self._dispatch = {
             wire.Register: self._register, wire.Subscribe: self._subscribe,
             wire.Unsubscribe: self._unsubscribe, wire.ListStreams: self._list,
@@ -153,6 +172,23 @@ class RadioHub:
         for peer, m in list(self.members.items()):  # sessions closed without an event
             if m.session.state is State.CLOSED:
                 self.drop(peer, now)
+        if now >= self._next_path_loss:
+            self._next_path_loss = now + PATH_LOSS_INTERVAL
+            self._path_loss(now)
+
+    def _path_loss(self, now: float):
+        """Tell each sender, in the REPORTs its session sends (pathloss.py), the loss
+        further on that the parity forwarded from it must cover: a broadcaster's
+        pieces go to every listener, so the worst listener's path; a heard listener's
+        go to the broadcaster. A TCP hop carries no parity and counts as clean."""
+        for h in self.directory.handles.values():
+            worst = max((_reported_loss(lm.peer, now) for lm in h.listeners), default=0.0)
+            owner = h.owner
+            if owner is not None:
+                _set_extra(owner.peer, worst)
+            back = _reported_loss(owner.peer, now) if owner is not None else 0.0
+            for lm in h.listeners:
+                _set_extra(lm.peer, back if lm.slot < h.return_slots else 0.0)
 
     # ---------------------------------------------------------------- frames
 
@@ -295,6 +331,7 @@ class RadioHub:
             if lm.slot < h.return_slots:
                 for _index, announce in lm.returns.values():
                     _push(m.session, announce, RELIABLE, now)
+            self._tell_slot(lm, h, now)  # return_slots may have changed
 
     def _subscribe(self, m: Member, msg: wire.Subscribe, now: float):
         if m.sub is not None and m.sub.name != msg.handle:
@@ -308,6 +345,8 @@ class RadioHub:
             m.sub, m.slot = h, slot
             m.returns, m.parity_returns = {}, set()
             self._tell_count(h, now)
+        m.heard = None
+        self._tell_slot(m, h, now)
         for e in sorted(h.streams.values(), key=lambda e: e.stream):
             _push(m.session, wire.encode(wire.StreamInfo(e.stream, e.kind, e.channels, e.encoding, e.sample_rate,
                                                          NO_STREAM, e.name)), RELIABLE, now)
@@ -352,7 +391,7 @@ class RadioHub:
 
     def _leave(self, m: Member, now: float):
         h = m.sub
-        m.sub, m.slot, m.returns, m.parity_returns = None, -1, {}, set()
+        m.sub, m.slot, m.heard, m.returns, m.parity_returns = None, -1, None, {}, set()
         if h is not None and self.directory.unsubscribe(m, h):
             self.changed = True
             self._tell_count(h, now)
@@ -362,9 +401,17 @@ class RadioHub:
         self.changed = True
         data = wire.encode(wire.Error(ErrorCode.NOT_FOUND, MsgType.SUBSCRIBE, clip_text(f"handle {h.name!r} is gone")))
         for lm in list(h.listeners):
-            lm.sub, lm.slot, lm.returns, lm.parity_returns = None, -1, {}, set()
+            lm.sub, lm.slot, lm.heard, lm.returns, lm.parity_returns = None, -1, None, {}, set()
             _push(lm.session, data, RELIABLE, now)
         h.listeners.clear()
+
+    def _tell_slot(self, m: Member, h: Handle, now: float):
+        """SLOT to a listener when whether its returns are heard is news to it: a
+        listener the broadcaster does not take back stops sending its returns."""
+        heard = m.slot < h.return_slots
+        if heard != m.heard:
+            m.heard = heard
+            _push(m.session, wire.encode(wire.Slot(h.name, min(m.slot, 0xFFFF), heard)), RELIABLE, now)
 
     def _tell_count(self, h: Handle, now: float):
         if h.owner is not None:

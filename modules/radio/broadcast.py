@@ -533,7 +533,9 @@ class RadioClient(Module):
                "latency_ms": round(float(self._meta[LAT]) * VOLT_MS, 2), "mode": jb.mode,
                "depth": r(jb.depth), "depth_ms": r(jb.depth * bms), "fill": r(jb.fill), "underruns": jb.underruns,
                "stalls": jb.stalls, "late": jb.late, "lost": jb.lost, "frames": jb.frames_in,
-               "returns_sent": self.sent, "returns_dropped": self.dropped + self.ring.overflows, "reconnects": st.get("reconnects", 0)}
+               "returns_sent": self.sent, "returns_dropped": self.dropped + self.ring.overflows,
+               "slot": st.get("slot", -1), "return_heard": st.get("return_heard", True),
+               "reconnects": st.get("reconnects", 0)}
         if self.error:
             out["error"] = self.error
         return out

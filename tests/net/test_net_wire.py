@@ -27,13 +27,15 @@ MESSAGES = [
     wire.Listing(12, (("alice/jam", ("techno",), 3), ("bob", (), 0)), more=True),
     wire.Result(9, ErrorCode.DENIED, "taken"),
     wire.Parity(1, 4096, 4, 4, 2, 0b1011, bytes(range(200)) * 3),
+    wire.Slot("alice/jam", 17, False),
+    wire.Report(655),
 ]
 
 
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
 def test_round_trip(msg):
     data = wire.encode(msg)
-    assert data[:3] == b"MX\x03"
+    assert data[:3] == b"MX\x04"
     assert wire.decode(data) == msg
     # any truncation or trailing byte is an error, of the right kind
     for cut in range(len(data)):

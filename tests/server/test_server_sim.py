@@ -8,7 +8,7 @@ import pytest
 from modular.net.simlink import Impairment
 from modular.net.wire import Encoding, ErrorCode
 from modular.server.client import (BroadcastFrame, HandleGone, ListenerCount, Listing, Refused, Registered,
-                                   ReturnFrame, ServerError, StreamAnnounced, StreamSpec, Subscribed)
+                                   ReturnFrame, ServerError, SlotChanged, StreamAnnounced, StreamSpec, Subscribed)
 from modular.server.core import ServerConfig
 from modular.server.directory import RETURN_BASE, return_stream_id
 
@@ -182,9 +182,11 @@ def test_returns_from_non_listeners_are_rejected_and_counted():
     assert net.server.hub.snapshot(net.now)["returns_rejected"] == 5
 
 
-def test_only_the_returns_a_broadcaster_takes_are_relayed():
-    """REGISTER says how many listeners' returns the broadcaster takes; the others'
-    never load its downlink (they are counted), while they still hear the broadcast."""
+def test_only_the_returns_a_broadcaster_takes_are_relayed_and_the_others_are_not_sent():
+    """REGISTER says how many listeners' returns the broadcaster takes; the others never
+    load its downlink: the server tells those listeners (SLOT), and they stop sending
+    returns, while they still hear the broadcast. A broadcaster that takes more later is
+    heard from all of them."""
     net = RadioNet(seed=8)
     b = net.add("alice")
     b.peer.register("jam", b"tok", streams=(CV16, AUDIO2), return_slots=2)
@@ -197,9 +199,23 @@ def test_only_the_returns_a_broadcaster_takes_are_relayed():
     assert {e.slot for e in returns} == {0, 1}
     assert {e.slot for e in b.of(StreamAnnounced) if e.slot >= 0} <= {0, 1}
     assert all(len(a.cv) > 300 for a in answer)  # every listener hears the broadcast
+    by_slot = {sp.peer.slot: sp for sp in listeners}
+    assert sorted(by_slot) == [0, 1, 2, 3]
+    for slot, sp in by_slot.items():
+        heard = slot < 2
+        assert sp.peer.return_heard is heard and sp.peer.status()["return_heard"] is heard
+        assert [(e.slot, e.heard) for e in sp.of(SlotChanged)][-1] == (slot, heard)
+        assert (sp.peer.returns_unheard > 300) is not heard  # not sent at all
     hub = net.server.hub
-    assert hub.returns_unheard > 2 * 300 and hub.returns_rejected == 0
+    # only what left before the SLOT arrived reached the server to be dropped there
+    assert hub.returns_unheard < 2 * 20 and hub.returns_rejected == 0
     assert hub.counters()["returns_unheard"] == hub.returns_unheard
+
+    b.peer.register("jam", b"tok", streams=(CV16, AUDIO2), return_slots=4, now=net.now)
+    net.run(0.5, steps(Broadcaster(b), *answer))
+    assert all(sp.peer.return_heard for sp in listeners)
+    late = [e for e in b.events[len(returns):] if isinstance(e, ReturnFrame)]
+    assert {e.slot for e in late} == {0, 1, 2, 3}
 
 
 def test_silent_sessions_expire_and_handles_wait_for_their_broadcaster():
