@@ -18,12 +18,14 @@ Per N, one JSON line:
 - underruns: CV blocks that reached a listener later than their playout time (send time
   + --buffer-ms) or never, summed over listeners; return_underruns: returns that reached
   the broadcaster later than send time + 2 x --buffer-ms, or never, over the slots the
-  server relays.
+  broadcaster takes (--return-slots, 16 by default as RadioReturn plays 16: the server
+  tells the listeners beyond them that they are not heard, and they send no return).
 - bench_cpu_cores: the broadcaster's process and the listeners' workers together; when
   the machine has no core left for them, the listeners, not the server, are what is late.
 
     python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
                                       [--transport udp|tcp] [--buffer-ms 30] [--per-worker 25]
+                                      [--return-slots 16]
 """
 
 from __future__ import annotations
@@ -55,7 +57,6 @@ AUDIO = StreamSpec(2, 2, cv=False, encoding=wire.Encoding.INT16)
 RETURN = StreamSpec(1, 2, cv=False, encoding=wire.Encoding.INT16, answers=1)
 _FRAME = struct.Struct(">HBBIqBBH")
 _TICKS = os.sysconf("SC_CLK_TCK")
-RELAYED_SLOTS = 16  # the broadcaster takes 16 listeners' returns (RadioPeer.register's default, as RadioReturn)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -197,12 +198,12 @@ def listen_worker(conn, port: int, indices, block: int, transport: str):
 
 
 def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, per_worker: int,
-        warmup: float = 1.5) -> dict:
+        return_slots: int = 16, warmup: float = 1.5) -> dict:
     proc, port, tcp_port = start_server()
     workers = []
     try:
         b = RadioSocket(("127.0.0.1", port), name="broadcaster", block=block)
-        b.peer.register("fanout", b"bench-token", ("bench",), (CV, AUDIO))
+        b.peer.register("fanout", b"bench-token", ("bench",), (CV, AUDIO), return_slots=return_slots)
         end = time.monotonic() + 5
         while not b.peer.registered and time.monotonic() < end:
             b.poll(0.01)
@@ -283,7 +284,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 if a is not None:
                     lat.append(a - sent_at[p])
         slots = {s for s, _ in returns}
-        for s in range(min(n, RELAYED_SLOTS)):
+        for s in range(min(n, return_slots)):
             for p in measured:
                 a = returns.get((s, p))
                 if a is None or a - sent_at[p] > 2 * deadline:
@@ -297,7 +298,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 "p50_ms": round(float(np.percentile(lat, 50)) * 1e3, 2) if lat else None,
                 "return_underruns": ret_under,
                 "return_p99_ms": round(float(np.percentile(ret_lat, 99)) * 1e3, 2) if ret_lat else None,
-                "return_slots": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
+                "return_slots": return_slots, "returns_heard_from": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
                 "subscribed": ready, "workers": len(workers),
                 "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3)}
     finally:
@@ -321,9 +322,10 @@ def main(argv=None):
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp", help="the listeners' carrier")
     ap.add_argument("--buffer-ms", type=float, default=30.0)
     ap.add_argument("--per-worker", type=int, default=25, help="listeners per worker process")
+    ap.add_argument("--return-slots", type=int, default=16, help="listeners whose returns the broadcaster takes")
     a = ap.parse_args(argv)
     for n in a.listeners:
-        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms, a.per_worker)), flush=True)
+        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms, a.per_worker, a.return_slots)), flush=True)
 
 
 if __name__ == "__main__":

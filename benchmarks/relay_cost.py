@@ -4,7 +4,8 @@ radio_fanout.py measures the server as a process on loopback, but on a 2-core ma
 its listeners and the server share the cores, so beyond a few dozen listeners it
 measures the machine. This runs the same workload (a broadcaster with 16 CV channels
 and 2 int16 audio channels, N listeners each answering every CV block with a 2-channel
-int16 return) through RadioServerCore and RadioPeers wired to each other in memory,
+int16 return; the listeners beyond --return-slots are told they are not heard and
+send none) through RadioServerCore and RadioPeers wired to each other in memory,
 and times only the server's calls. What it leaves out is the system calls (one
 sendto/recvfrom per datagram; the datagram counts are printed) and the event loop.
 
@@ -14,7 +15,7 @@ Per N, one JSON line:
 
 server_cores is the server's CPU seconds per second of audio (without system calls).
 
-    python benchmarks/relay_cost.py [--listeners 10 50 100] [--block 256] [--seconds 2]
+    python benchmarks/relay_cost.py [--listeners 10 50 100] [--block 256] [--seconds 2] [--return-slots 16]
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ AUDIO = StreamSpec(2, 2, cv=False, encoding=wire.Encoding.INT16)
 RETURN = StreamSpec(1, 2, cv=False, encoding=wire.Encoding.INT16, answers=1)
 
 
-def run(n: int, block: int, seconds: float, warmup: float = 1.0) -> dict:
+def run(n: int, block: int, seconds: float, warmup: float = 3.0, return_slots: int = 16) -> dict:
     server = RadioServerCore(ServerConfig(max_sessions=4096), rng=deterministic_rng(1))
     now = 0.0
     b = RadioPeer(now, name="broadcaster", block=block, rng=deterministic_rng(2))
-    b.register("fanout", b"bench-token", ("bench",), (CV, AUDIO))
+    b.register("fanout", b"bench-token", ("bench",), (CV, AUDIO), return_slots=return_slots)
     listeners = [RadioPeer(now, name=f"l{i}", block=block, rng=deterministic_rng(10 + i)) for i in range(n)]
     for lp in listeners:
         lp.subscribe("fanout", returns=(RETURN,))
@@ -103,7 +104,8 @@ def run(n: int, block: int, seconds: float, warmup: float = 1.0) -> dict:
             "server_cores": round(spent[0] / seconds, 3),
             "datagrams_out_per_listener_block": round((server.datagrams_out - out0) / lb, 2),
             "datagrams_in_per_listener_block": round((server.datagrams_in - in0) / lb, 2),
-            "relayed_returns": server.hub.return_frames, "returns_unheard": server.hub.returns_unheard}
+            "return_slots": return_slots, "relayed_returns": server.hub.return_frames,
+            "returns_unheard": server.hub.returns_unheard}
 
 
 def main(argv=None):
@@ -111,9 +113,10 @@ def main(argv=None):
     ap.add_argument("--listeners", type=int, nargs="+", default=[10, 50, 100])
     ap.add_argument("--block", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--return-slots", type=int, default=16, help="listeners whose returns the broadcaster takes")
     a = ap.parse_args(argv)
     for n in a.listeners:
-        print(json.dumps(run(n, a.block, a.seconds)), flush=True)
+        print(json.dumps(run(n, a.block, a.seconds, return_slots=a.return_slots)), flush=True)
 
 
 if __name__ == "__main__":
