@@ -2,10 +2,11 @@
 
 One broadcaster (16 CV channels, float32, and 2 audio channels, int16, block by block in
 real time) registers a handle on a `modular server` process; N lightweight protocol
-listeners (no engine) subscribe, and each answers every CV block with a 2-channel int16
-return stamped with the position it answers. The broadcaster runs in this process, the
-listeners in worker processes (--per-worker each, one selector loop apiece), the server
-in its own.
+listeners (no engine; over UDP by default the lean listener of lean_listener.py, with
+--transport udp-peer the full RadioPeer client) subscribe, and each answers every CV
+block with a 2-channel int16 return stamped with the position it answers. The
+broadcaster runs in this process, the listeners in worker processes (--per-worker each,
+one selector loop apiece), the server in its own.
 
 Per N, one JSON line:
     {"bench": "radio_fanout", "listeners": N, "server_cpu_cores": ..., "underruns": ...,
@@ -24,7 +25,7 @@ Per N, one JSON line:
   the machine has no core left for them, the listeners, not the server, are what is late.
 
     python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
-                                      [--transport udp|tcp] [--buffer-ms 30] [--per-worker 25]
+                                      [--transport udp|udp-peer|tcp] [--buffer-ms 30] [--per-worker 25]
                                       [--return-slots 16]
 """
 
@@ -50,6 +51,8 @@ sys.path.insert(0, str(ROOT))
 from modular.net import wire  # noqa: E402
 from modular.net.framing import StreamDecoder, frame  # noqa: E402
 from modular.server.client import BroadcastFrame, RadioSocket, ReturnFrame, StreamSpec  # noqa: E402
+
+from lean_listener import LeanListener  # noqa: E402
 
 SR = 48000
 CV = StreamSpec(1, 16, cv=True)
@@ -125,8 +128,15 @@ class TcpListener:
         self.sock.close()
 
 
+class LeanUdpListener(LeanListener):
+    """The lean protocol listener over UDP/KCP (lean_listener.py)."""
+
+    def __init__(self, port, index, block):
+        super().__init__(("127.0.0.1", port), index, block, "fanout", RETURN.info())
+
+
 class UdpListener:
-    """A protocol listener over KCP (RadioPeer on its own socket)."""
+    """The full client as a listener over UDP/KCP (RadioPeer on its own socket)."""
 
     def __init__(self, port, index, block):
         self.rs = RadioSocket(("127.0.0.1", port), name=f"l{index}", block=block)
@@ -159,7 +169,7 @@ class UdpListener:
 def listen_worker(conn, port: int, indices, block: int, transport: str):
     """A worker process: the listeners ``indices``, answering until told to stop; sends
     back the arrival time of every CV block at each, and its CPU seconds while measured."""
-    cls = TcpListener if transport == "tcp" else UdpListener
+    cls = {"tcp": TcpListener, "udp": LeanUdpListener, "udp-peer": UdpListener}[transport]
     listeners = [cls(port, i, block) for i in indices]
     sel = selectors.DefaultSelector()
     for j, l in enumerate(listeners):
@@ -319,7 +329,8 @@ def main(argv=None):
     ap.add_argument("--listeners", type=int, nargs="+", default=[1, 10, 50, 100])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--block", type=int, default=64)
-    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp", help="the listeners' carrier")
+    ap.add_argument("--transport", choices=["udp", "udp-peer", "tcp"], default="udp",
+                    help="the listeners' carrier: udp (lean listeners), udp-peer (RadioPeer listeners), tcp")
     ap.add_argument("--buffer-ms", type=float, default=30.0)
     ap.add_argument("--per-worker", type=int, default=25, help="listeners per worker process")
     ap.add_argument("--return-slots", type=int, default=16, help="listeners whose returns the broadcaster takes")
