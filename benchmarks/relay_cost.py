@@ -6,7 +6,8 @@ measures the machine. This runs the same workload (a broadcaster with 16 CV chan
 and 2 int16 audio channels, N listeners each answering every CV block with a 2-channel
 int16 return; the listeners beyond --return-slots are told they are not heard and
 send none) through RadioServerCore and RadioPeers wired to each other in memory,
-and times only the server's calls. What it leaves out is the system calls (one
+and times only the server's calls (the thread's CPU time: on a shared machine the
+wall clock would count the neighbours' load too). What it leaves out is the system calls (one
 sendto/recvfrom per datagram; the datagram counts are printed) and the event loop.
 
 Per N, one JSON line:
@@ -56,13 +57,13 @@ def run(n: int, block: int, seconds: float, warmup: float = 3.0, return_slots: i
 
     def exchange(t):
         inbound = [(d, addr[id(p)]) for p in peers for d in p.take_datagrams()]
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for d, a in inbound:
             server.datagram_received(d, a, t)
         server.tick(t)
         server.pump(t)
         out = server.take_datagrams()
-        spent[0] += time.perf_counter() - t0
+        spent[0] += time.thread_time() - t0
         for d, a in out:
             by_addr[a].datagram_received(d, t)
         for p in peers:
