@@ -10,7 +10,8 @@ interval, a frozen garbage collector, the jitter buffer's kernels loaded first).
 - an audio link (auto buffer) carrying the sender's timeline position as its samples:
   one-way latency server -> client, capture -> playout (p50/p99 over every block played
   after a warm-up, the block being played included), glitches (runs of blocks with
-  missing samples) per minute, kbps on the wire;
+  missing samples) per minute, and kbps: what the server end's audio link sent while
+  measured (UDP payloads with the parity the path asked for, or TCP stream bytes);
 - a CV link (auto buffer) carrying a ramp and a sine: CV bit errors = CV samples played
   that differ from the sent value at their position, or positions skipped.
 
@@ -158,8 +159,10 @@ def worker(role, kind, block, seconds, host, ports, out_path):
             cv_out[:, pos:pos + block] = out["cv"]
 
     th = threading.Thread(target=audio_thread)
+    wire0 = transports["audio"].bytes_sent
     th.start()
     th.join()
+    wire_bytes = transports["audio"].bytes_sent - wire0
     gc.unfreeze()
     st = eps["audio"].status
     rx = eps["audio"].rx
@@ -168,7 +171,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist,
              drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls, late=rx.late, lost=rx.lost,
              fec=_fec_counts(transports["audio"]),
-             frames=st.get("frames", 0), depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
+             frames=st.get("frames", 0), wire_bytes=wire_bytes, depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
     print(json.dumps({"done": True}), flush=True)
     time.sleep(0.3)
     net.stop()
@@ -293,8 +296,9 @@ def measure(srv, cli, block, seconds):
     bit_errors = int(np.count_nonzero(sine.view(np.uint32) != np.sin(pos_ok * 0.001).astype(np.float32).view(np.uint32)))
     bit_errors += int(np.count_nonzero(np.diff(pos_ok) != 1))
     minutes = (n_blocks - warm) * block / SR / 60
-    frames = int(cli["frames"])
-    kbps = 8 * (24 + 4 + 2 * block * 4 + 12) * frames / (n_blocks * block / SR) / 1000  # payload + headers
+    # what the server end's audio link handed its socket while measured: the stream, its
+    # parity, and the pings and acks that ride along (UDP payloads or TCP stream bytes)
+    kbps = 8 * float(srv["wire_bytes"]) / (n_blocks * block / SR) / 1000
     late = sent_t - (sent_t[0] + np.arange(len(sent_t)) * block / SR)
     return {"p50_ms": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,

@@ -33,6 +33,7 @@ class _Base:
         self.config = config or SessionConfig(sample_rate=endpoint.sample_rate, block=endpoint.block)
         self.net = None
         self._next_status = 0.0
+        self.bytes_sent = 0  # UDP payloads / TCP stream bytes handed to the socket (benchmarks read it)
 
     def _register(self, sock):
         self.net.selector.register(sock, selectors.EVENT_READ, (self, sock))
@@ -112,6 +113,7 @@ class UdpClientTransport(_Base):
         for d in self.core.take_datagrams():
             try:
                 self.sock.send(d)
+                self.bytes_sent += len(d)
             except (BlockingIOError, OSError):
                 pass  # a full socket buffer is a lost datagram; KCP resends
 
@@ -178,6 +180,7 @@ class UdpServerTransport(_Base):
         for d, addr in self.core.take_datagrams():
             try:
                 self.sock.sendto(d, addr)
+                self.bytes_sent += len(d)
             except (BlockingIOError, OSError):
                 pass
 
@@ -208,16 +211,20 @@ class _TcpConn:
                 continue
             self.out += frame(data)
 
-    def write(self):
+    def write(self) -> int:
+        """Write what the socket takes now; the bytes written."""
+        sent = 0
         while self.out:
             try:
                 n = self.sock.send(self.out)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:
                 self.dead = True
-                return
+                break
             del self.out[:n]
+            sent += n
+        return sent
 
     def read(self, now, on_message):
         for _ in range(64):
@@ -256,7 +263,7 @@ class TcpClientTransport(_Base):
             if self.conn.session.is_open:
                 self.conn.session.close(self.net.clock())
                 self.conn.take(0)
-                self.conn.write()
+                self.bytes_sent += self.conn.write()
             self._unregister(self.conn.sock)
             self.conn = None
 
@@ -296,7 +303,7 @@ class TcpClientTransport(_Base):
         self.endpoint.pump(s, now)
         self._handle_events(s.events(), s)
         conn.take(now)
-        conn.write()
+        self.bytes_sent += conn.write()
         self._status(s, now, {"transport": TCP, "dropped": conn.dropped})
         if conn.dead or s.state is State.CLOSED:
             self._unregister(conn.sock)
@@ -335,7 +342,7 @@ class TcpServerTransport(_Base):
             if c.session is not None and c.session.is_open:
                 c.session.close(self.net.clock(), ErrorCode.SHUTDOWN, "server stopping")
                 c.take(0)
-                c.write()
+                self.bytes_sent += c.write()
             self._unregister(c.sock)
         self.conns.clear()
         self._unregister(self.listener)
@@ -398,7 +405,7 @@ class TcpServerTransport(_Base):
                 self.endpoint.pump(s, now)
             if s is not None:
                 conn.take(now)
-            conn.write()
+            self.bytes_sent += conn.write()
             if conn.dead or (s is not None and s.state is State.CLOSED and not conn.out):
                 self._unregister(conn.sock)
                 self.conns.remove(conn)
