@@ -47,6 +47,7 @@ _CONV = struct.Struct("<I")
 _LEN = struct.Struct(">H")
 _MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + 1 + 2 + wire.HEADER_SIZE}
 DATAGRAM_OVERHEAD = SEALED_OVERHEAD + 4 + 1  # before the first message's length
+_COUNT = [bytes((n,)) for n in range(256)]
 
 
 def tag(token: bytes, header, body) -> bytes:
@@ -88,12 +89,12 @@ def seal_datagram(token: bytes, conv: int, messages) -> bytes:
         messages = [messages]
     if not 1 <= len(messages) <= 255:
         raise ValueError("a DATAGRAM holds 1 to 255 messages")
-    body = bytearray(_CONV.pack(conv))
-    body.append(len(messages))
+    parts = [_CONV.pack(conv), _COUNT[len(messages)]]
     for m in messages:
-        body += _LEN.pack(len(m))
-        body += m
-    return seal(DATAGRAM_HEADER, token, bytes(body))
+        parts.append(_LEN.pack(len(m)))
+        parts.append(m)
+    body = b"".join(parts)  # one copy of the messages, and one more with the tag: the least a seal costs
+    return b"".join((DATAGRAM_HEADER, tag(token, DATAGRAM_HEADER, body), body))
 
 
 def datagram_size(sizes) -> int:

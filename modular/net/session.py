@@ -32,6 +32,9 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+_ESTABLISHED, _CLOSED = State.ESTABLISHED, State.CLOSED  # (an Enum member's lookup is slow in hot paths)
+
+
 @dataclass
 class SessionConfig:
     hello_interval: float = 0.25  # HELLO is repeated this often until answered (it may be lost)
@@ -352,15 +355,14 @@ class Session:
 
     @property
     def next_deadline(self) -> float:
-        if self.state is State.CLOSED:
+        st, c = self.state, self.config
+        if st is _ESTABLISHED:  # first: a server asks this of every session, hundreds of times a second
+            return min(self._last_heard + c.timeout, self._last_sent + c.keepalive_interval, self._next_ping)
+        if st is _CLOSED:
             return float("inf")
-        if self.state is State.CONNECTING:
-            return min(self._next_hello, self._started + self.config.handshake_timeout)
-        limit = self.config.handshake_timeout if self.state is State.AWAITING else self.config.timeout
-        t = min(self._last_heard + limit, self._last_sent + self.config.keepalive_interval)
-        if self.state is State.ESTABLISHED:
-            t = min(t, self._next_ping)
-        return t
+        if st is State.CONNECTING:
+            return min(self._next_hello, self._started + c.handshake_timeout)
+        return min(self._last_heard + c.handshake_timeout, self._last_sent + c.keepalive_interval)
 
     @property
     def is_open(self) -> bool:

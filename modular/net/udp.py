@@ -23,8 +23,8 @@ import collections
 
 from . import wire
 from .fec import PARITY_INDEX, FecDecoder, FecEncoder, frame_ids, warm_up
-from .kcp_link import (SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal, seal_datagram,
-                       sealed_conv, unseal)
+from .kcp_link import (DATAGRAM_OVERHEAD, SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal,
+                       seal_datagram, sealed_conv, unseal)
 from .pathloss import InboundLoss, ReportedLoss
 from .session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, UNRELIABLE, ParityReceived, Session, SessionConfig,
                       State)
@@ -37,6 +37,10 @@ SEGMENT_ROOM = MTU - datagram_size([len(SEGMENT_HEADER)])
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
 TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
+# message types as plain ints: an IntEnum member's lookup costs more than the comparison
+_HANDSHAKE = frozenset({int(MsgType.HELLO), int(MsgType.WELCOME), int(MsgType.REJECT)})
+_FRAME, _PARITY, _REPORT = int(MsgType.FRAME), int(MsgType.PARITY), int(MsgType.REPORT)
+_SEGMENT, _SEALED, _DATAGRAM = int(MsgType.SEGMENT), int(MsgType.SEALED), int(MsgType.DATAGRAM)
 
 
 class UdpPeer:
@@ -88,11 +92,11 @@ class UdpPeer:
             if report is not None:
                 unreliable.append(report)
         for data, how in s.take_outgoing():
-            if not s.token or data[3] in (MsgType.HELLO, MsgType.WELCOME, MsgType.REJECT):
+            if not s.token or data[3] in _HANDSHAKE:
                 self._raw.append(data)
             elif how == UNRELIABLE:
                 unreliable.append(data)
-            elif how == DROPPABLE and self.fec is not None and data[3] == MsgType.FRAME:
+            elif how == DROPPABLE and self.fec is not None and data[3] == _FRAME:
                 unreliable.append(data)
                 made = self.fec.add(data)
                 if made:
@@ -133,7 +137,7 @@ class UdpPeer:
         out: list[bytes] = []
         for m in messages:
             out.append(m)
-            if m[3] == MsgType.FRAME and self._parity:
+            if m[3] == _FRAME and self._parity:
                 # one piece per frame normally; more when pieces pile up (two groups' worth
                 # at once, after a stream skipped frames), so none waits longer than a group
                 for _ in range(max(self._per_frame, -(-len(self._parity) // self._group))):
@@ -156,21 +160,21 @@ class UdpPeer:
                     segments.append(SEGMENT_HEADER + seg)
             out[:0] = segments
         cur: list[bytes] = []
-        sizes: list[int] = []
+        size = DATAGRAM_OVERHEAD  # datagram_size(cur), kept as messages are added
         for m in out:
-            if cur and datagram_size(sizes + [len(m)]) > MTU:
+            if cur and size + 2 + len(m) > MTU:
                 self._raw.append(seal_datagram(token, sid, cur))
-                cur.clear()
-                sizes.clear()
+                cur = []
+                size = DATAGRAM_OVERHEAD
             cur.append(m)
-            sizes.append(len(m))
+            size += 2 + len(m)
         self._raw.append(seal_datagram(token, sid, cur))
 
     def sealed_received(self, datagram, now: float):
         s = self.session
         if not s.token:
             raise ProtocolError(ErrorCode.UNEXPECTED, "sealed datagram before the handshake")
-        if datagram[3] == MsgType.DATAGRAM:
+        if datagram[3] == _DATAGRAM:
             for message in open_datagram(s.token, s.session_id, datagram):
                 self._unreliable_received(message, now)
             return
@@ -184,7 +188,7 @@ class UdpPeer:
         FEC decoder (which gives back lost frames), the rest to the session."""
         s = self.session
         t = message[3] if len(message) >= wire.HEADER_SIZE else -1
-        if t == MsgType.SEGMENT:
+        if t == _SEGMENT:
             try:
                 delivered = self._ensure_link(now).segments_received(message[wire.HEADER_SIZE:], now)
             except ProtocolError as exc:
@@ -193,20 +197,20 @@ class UdpPeer:
                 return
             for r in delivered:
                 s.receive_message(r, now)
-        elif t == MsgType.FRAME and len(message) >= 24:
+        elif t == _FRAME and len(message) >= 24:
             new, recovered = self.fec_rx.frame(message)
             if new:
                 self.loss_in.frame(*frame_ids(message))
                 s.receive_message(message, now)
             for r in recovered:
                 s.receive_message(r, now)
-        elif t == MsgType.REPORT:
+        elif t == _REPORT:
             try:
                 self.reported.add(wire.decode(message), now)
             except ProtocolError as exc:
                 s.rejected += 1
                 s.last_error = exc
-        elif t == MsgType.PARITY:
+        elif t == _PARITY:
             try:
                 p = wire.decode(message)
             except ProtocolError as exc:
@@ -328,7 +332,7 @@ class UdpServer:
         peer = None
         try:
             t = wire.peek_type(data)
-            if t in (MsgType.SEALED, MsgType.DATAGRAM):
+            if t == _SEALED or t == _DATAGRAM:
                 peer = self.peers.get(sealed_conv(data))
                 if peer is None:
                     raise ProtocolError(ErrorCode.AUTH, "unknown session")
@@ -380,8 +384,10 @@ class UdpServer:
         for sid, peer in list(self.peers.items()):
             d = peer.next_deadline
             if now >= d:
-                peer.tick(now)
-                self._service(peer, now)
+                peer.tick(now)  # (which pumps)
+                events = peer.session.events()
+                if events:
+                    self._events += [(peer, ev) for ev in events]
                 if peer.finished(now):
                     del self.peers[sid]
                     self._by_hello = {k: v for k, v in self._by_hello.items() if v != sid}
