@@ -21,6 +21,8 @@ Per N, one JSON line:
   the broadcaster later than send time + 2 x --buffer-ms, or never, over the slots the
   broadcaster takes (--return-slots, 16 by default as RadioReturn plays 16: the server
   tells the listeners beyond them that they are not heard, and they send no return).
+- late_spells: when the late blocks were, [start s, length ms] from the start of the
+  measurement (the first five spells).
 - bench_cpu_cores: the broadcaster's process and the listeners' workers together; when
   the machine has no core left for them, the listeners, not the server, are what is late.
 
@@ -286,11 +288,13 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
         measured = [p for p in range(first_pos, last_pos, block)]
         lat, under, ret_lat, ret_under = [], 0, [], 0
         deadline = buffer_ms / 1000
+        late_blocks = set()
         for arr in arrivals:
             for p in measured:
                 a = arr.get(p)
                 if a is None or a - sent_at[p] > deadline:
                     under += 1
+                    late_blocks.add(p)
                 if a is not None:
                     lat.append(a - sent_at[p])
         slots = {s for s, _ in returns}
@@ -310,6 +314,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 "return_p99_ms": round(float(np.percentile(ret_lat, 99)) * 1e3, 2) if ret_lat else None,
                 "return_slots": return_slots, "returns_heard_from": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
                 "subscribed": ready, "workers": len(workers),
+                "late_spells": _spells(sorted(late_blocks), block, first_pos),
                 "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3)}
     finally:
         for w, c in workers:
@@ -322,6 +327,18 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _spells(late: list, block: int, first: int, most: int = 5) -> list:
+    """The blocks some listener got late, as spells [start s, length ms] (at most
+    ``most``): a host stall shows as one spell where every listener is late at once."""
+    spells = []
+    for p in late:
+        if spells and p - spells[-1][1] <= 2 * block:
+            spells[-1][1] = p
+        else:
+            spells.append([p, p])
+    return [[round((a - first) / SR, 2), round((b - a + block) / SR * 1e3, 1)] for a, b in spells[:most]]
 
 
 def main(argv=None):
