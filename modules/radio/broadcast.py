@@ -183,6 +183,7 @@ class RadioBroadcast(Module):
         self._views()
         self.returns_sink = None  # a RadioReturn of the same patch registers itself here
         self.listeners = 0
+        self.listeners_peak = 0  # the most at once (a report after they left says 0 listeners)
 
     def _views(self):
         b = self.block
@@ -253,6 +254,7 @@ class RadioBroadcast(Module):
                 sink.offer(ev)
         elif t is rc.ListenerCount:
             self.listeners = ev.listeners
+            self.listeners_peak = max(self.listeners_peak, ev.listeners)
         elif t is rc.StreamAnnounced and ev.slot >= 0:
             sink = self.returns_sink
             if sink is not None:
@@ -288,7 +290,8 @@ class RadioBroadcast(Module):
             return round(v, 2) if isinstance(v, float) and v == v else v
 
         out = {"handle": self.data["handle"], "connected": bool(st.get("connected")),
-               "registered": bool(st.get("registered")), "listeners": self.listeners, "channels": self.channels,
+               "registered": bool(st.get("registered")), "listeners": self.listeners,
+               "listeners_peak": self.listeners_peak, "channels": self.channels,
                "encoding": self.encoding.name.lower(), "rtt_ms": r("rtt_ms"), "jitter_ms": r("jitter_ms"),
                "sent": self.sent, "overflows": self.ring.overflows, "reconnects": st.get("reconnects", 0)}
         if "port" in self.__dict__:  # listening directly
