@@ -150,12 +150,16 @@ class RadioBroadcast(Module):
     finite_outputs = True
     has_host_io = True
     outputs_lead_inputs = True
-    data_keys = ("handle", "tags", "server", "listen", "token", "name")
+    data_keys = ("handle", "tags", "server", "listen", "token", "name", "frame")
 
     @classmethod
     def validate_data(cls, data):
         super().validate_data(data)
         _check_handle(data)
+        f = data.get("frame")
+        if f is not None and (isinstance(f, bool) or not isinstance(f, int) or not 1 <= f <= wire.MAX_FRAMES):
+            raise ValueError(f"'frame' must be the samples per network frame, 1..{wire.MAX_FRAMES} "
+                             f"(a multiple of the block size), got {f!r}")
         if ("server" in data) == ("listen" in data):
             raise ValueError("give exactly one of 'server' (host:port of a radio server) or 'listen' "
                              "(a port to take listeners on directly)")
@@ -201,7 +205,14 @@ class RadioBroadcast(Module):
 
         self.error = ""
         self.sent = 0
-        self.ring = BlockRing(256, self.channels, self.block)
+        frame = self.data.get("frame", self.block)
+        if frame % self.block:
+            raise PatchError(f"module {self.id!r}: data 'frame' ({frame}) must be a multiple of the block size "
+                             f"({self.block})")
+        # blocks gathered into one network frame: a listener waits that much longer for
+        # the first of them, and the server handles a frame per listener that many times less often
+        self._per_frame, self._gathered, self._gather_slot, self._gather_at = frame // self.block, 0, -1, 0
+        self.ring = BlockRing(256, self.channels, frame)
         _warm_up(self.block, self.sample_rate, True)  # the returns come with FEC: load it now
         self._net = NetThread.shared()
         self._server_transport = None
@@ -275,9 +286,28 @@ class RadioBroadcast(Module):
         self._meta[B_LATENCY] = _volts(0.5 * t.status.get("rtt_ms", math.nan))
 
     def after_block(self, frame):
-        if getattr(self, "_transport", None) is not None:
+        if getattr(self, "_transport", None) is None:
+            return
+        if self._per_frame == 1:
             self.ring.push(frame, self._tx[: self.channels])
             self._net.kick()  # send it now, not at the network thread's next poll
+            return
+        ring, k, b = self.ring, self._gathered, self.block
+        if k and frame != self._gather_at + k * b:  # the timeline jumped: send what was gathered
+            if self._gather_slot >= 0:
+                ring.publish(self._gather_slot, self._gather_at, k * b)
+            k = 0
+        if k == 0:
+            self._gather_slot, self._gather_at = ring.reserve(), frame  # -1 (counted) when the ring is full
+        slot = self._gather_slot
+        if slot >= 0:
+            ring.data[slot, :, k * b:(k + 1) * b] = self._tx[: self.channels]
+        self._gathered = k = k + 1
+        if k == self._per_frame:
+            self._gathered = 0
+            if slot >= 0:
+                ring.publish(slot, self._gather_at, k * b)
+                self._net.kick()
 
     def status(self):
         t = getattr(self, "_status_t", None)  # still there after stop(), for the last report
