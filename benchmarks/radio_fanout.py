@@ -8,6 +8,9 @@ block with a 2-channel int16 return stamped with the position it answers. The
 broadcaster runs in this process, the listeners in worker processes (--per-worker each,
 one selector loop apiece), the server in its own.
 
+--block is the samples per network frame: a patch's engine block, or the `frame` of its
+RadioBroadcast (which gathers blocks into frames of that many samples).
+
 Per N, one JSON line:
     {"bench": "radio_fanout", "listeners": N, "server_cpu_cores": ..., "underruns": ...,
      "p99_ms": ..., ...}
