@@ -109,8 +109,9 @@ def test_garbage_at_a_running_server(tmp_path, modular_cmd, cli_env):
         tap.stop()
         stop_all((server,))
     s, c = stats_line(read_log(tmp_path, "server")), stats_line(read_log(tmp_path, "client"))
-    # every datagram the kernel handed over was counted as rejected (none crashed anything)
-    assert int(s["rejected"]) == COUNT - drops, (s, drops)
+    # every datagram the kernel handed over was counted as rejected (none crashed anything);
+    # the kernel's drops may include a few of the client's own datagrams (KCP resent them)
+    assert COUNT - drops <= int(s["rejected"]) <= COUNT, (s, drops)
     assert drops <= COUNT // 100, f"the kernel dropped {drops} datagrams: the server fell behind"
     assert c["connected"] == "True" and c["rejected"] == "0"
     assert c["late"] == "0" and c["lost"] == "0", c
