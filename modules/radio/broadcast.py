@@ -212,7 +212,7 @@ class RadioBroadcast(Module):
         # blocks gathered into one network frame: a listener waits that much longer for
         # the first of them, and the server handles a frame per listener that many times less often
         self._per_frame, self._gathered, self._gather_slot, self._gather_at = frame // self.block, 0, -1, 0
-        self.ring = BlockRing(256, self.channels, frame)
+        self.ring = BlockRing(max(16, 256 // self._per_frame), self.channels, frame)  # 256 blocks' worth
         _warm_up(self.block, self.sample_rate, True)  # the returns come with FEC: load it now
         self._net = NetThread.shared()
         self._server_transport = None
