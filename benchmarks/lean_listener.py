@@ -28,10 +28,9 @@ import time
 
 from modular.net import wire
 from modular.net.fec import FecEncoder
-from modular.net.kcp_link import (SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal,
-                                  seal_datagram)
+from modular.net.kcp_link import KcpLink, open_datagram, pack_datagrams
 from modular.net.pathloss import InboundLoss, ReportedLoss
-from modular.net.udp import MTU, SEGMENT_ROOM
+from modular.net.udp import MTU
 from modular.net.wire import FLAG_CV, FLAG_RESPONSE, Encoding, MsgType, ProtocolError
 
 _FRAME = struct.Struct(">HBBIqBBH")  # a FRAME's fields after the message header
@@ -175,22 +174,9 @@ class LeanListener:
             for d in link.take_datagrams():
                 self._out(d, now)
             return
-        messages = []
-        for seg in link.take_segments():
-            if len(seg) > SEGMENT_ROOM:
-                self._out(seal(SEALED_HEADER, self.token, seg), now)
-            else:
-                messages.append(SEGMENT_HEADER + seg)
-        messages += self._unreliable
-        self._unreliable = []
-        cur, sizes = [], []
-        for m in messages:
-            if cur and datagram_size(sizes + [len(m)]) > MTU:
-                self._out(seal_datagram(self.token, self.sid, cur), now)
-                cur, sizes = [], []
-            cur.append(m)
-            sizes.append(len(m))
-        self._out(seal_datagram(self.token, self.sid, cur), now)
+        messages, self._unreliable = self._unreliable, []
+        for d in pack_datagrams(self.token, self.sid, link.take_segments(), messages, MTU):
+            self._out(d, now)
 
     def _out(self, d: bytes, now: float):
         self._last_sent = now

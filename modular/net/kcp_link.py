@@ -97,6 +97,29 @@ def seal_datagram(token: bytes, conv: int, messages) -> bytes:
     return b"".join((DATAGRAM_HEADER, tag(token, DATAGRAM_HEADER, body), body))
 
 
+def pack_datagrams(token: bytes, conv: int, segments, messages, mtu: int) -> list[bytes]:
+    """The datagrams that carry unreliable ``messages`` led by KCP output ``segments``:
+    each segment as a SEGMENT message where it fits a DATAGRAM (else SEALED, alone), and
+    everything packed in order into as few DATAGRAMs of at most ``mtu`` bytes as it goes."""
+    room = mtu - datagram_size([len(SEGMENT_HEADER)])
+    out, cur, size = [], [], DATAGRAM_OVERHEAD  # size: datagram_size(cur), kept as messages are added
+    for seg in segments:
+        if len(seg) > room:
+            out.append(seal(SEALED_HEADER, token, seg))
+        else:
+            cur.append(SEGMENT_HEADER + seg)
+            size += 2 + len(cur[-1])
+    for m in messages:
+        if cur and size + 2 + len(m) > mtu:
+            out.append(seal_datagram(token, conv, cur))
+            cur, size = [], DATAGRAM_OVERHEAD
+        cur.append(m)
+        size += 2 + len(m)
+    if cur:
+        out.append(seal_datagram(token, conv, cur))
+    return out
+
+
 def datagram_size(sizes) -> int:
     """The bytes of a DATAGRAM holding messages of these sizes."""
     return DATAGRAM_OVERHEAD + sum(2 + n for n in sizes)

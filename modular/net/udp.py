@@ -23,8 +23,7 @@ import collections
 
 from . import wire
 from .fec import PARITY_INDEX, FecDecoder, FecEncoder, frame_ids, warm_up
-from .kcp_link import (DATAGRAM_OVERHEAD, SEALED_HEADER, SEGMENT_HEADER, KcpLink, datagram_size, open_datagram, seal,
-                       seal_datagram, sealed_conv, unseal)
+from .kcp_link import KcpLink, open_datagram, pack_datagrams, sealed_conv, unseal
 from .pathloss import InboundLoss, ReportedLoss
 from .session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, UNRELIABLE, ParityReceived, Session, SessionConfig,
                       State)
@@ -32,8 +31,6 @@ from .wire import ErrorCode, MsgType, ProtocolError
 
 LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
 MTU = 1200  # bytes of UDP payload we send at most (what KCP is set to as well)
-# the longest KCP output a DATAGRAM can carry as a SEGMENT; longer goes alone, SEALED
-SEGMENT_ROOM = MTU - datagram_size([len(SEGMENT_HEADER)])
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
 TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
@@ -102,8 +99,9 @@ class UdpPeer:
                 if made:
                     if pieces < 0:
                         pieces = self.reported.pieces(now, self.fec.k, self.fec.m)
-                    parity += made[:pieces]
-                    self.parity_withheld += len(made) - len(made[:pieces])
+                    kept = made[:pieces]
+                    parity += kept
+                    self.parity_withheld += len(made) - len(kept)
             elif how == PROTECTED and self.fec is not None:
                 unreliable.append(data)  # a relayed frame: the parity its sender made comes along
             elif how == FORWARDED_PARITY and self.fec is not None:
@@ -150,25 +148,8 @@ class UdpPeer:
             self._parity.clear()
         if not out:
             return  # parity still waiting for audio; KCP output goes out on its own
-        token, sid = self.session.token, self.session.session_id
-        if self.link is not None:
-            segments = []
-            for seg in self.link.take_segments():
-                if len(seg) > SEGMENT_ROOM:
-                    self._raw.append(seal(SEALED_HEADER, token, seg))
-                else:
-                    segments.append(SEGMENT_HEADER + seg)
-            out[:0] = segments
-        cur: list[bytes] = []
-        size = DATAGRAM_OVERHEAD  # datagram_size(cur), kept as messages are added
-        for m in out:
-            if cur and size + 2 + len(m) > MTU:
-                self._raw.append(seal_datagram(token, sid, cur))
-                cur = []
-                size = DATAGRAM_OVERHEAD
-            cur.append(m)
-            size += 2 + len(m)
-        self._raw.append(seal_datagram(token, sid, cur))
+        segments = self.link.take_segments() if self.link is not None else ()
+        self._raw += pack_datagrams(self.session.token, self.session.session_id, segments, out, MTU)
 
     def sealed_received(self, datagram, now: float):
         s = self.session
