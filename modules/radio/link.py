@@ -71,7 +71,7 @@ def link_kernel(in1, in2, buffer_cv, out1, out2, latency, buffer, underrun, p0, 
 def _warm_up(block, sample_rate, cv):
     """Load the jitter buffer's compiled kernels now: the first calls read numba's disk
     cache, which would stall the audio thread (and so the peer's stream) for many ms."""
-    from modular.net import wire
+    from modular.net import kernels, wire
 
     for mode in ("auto", "fixed"):
         ep = LinkEndpoint(2, 2, block, sample_rate, cv=cv, mode=mode, slots=8)
@@ -83,7 +83,9 @@ def _warm_up(block, sample_rate, cv):
             ep.receive(out)
             ep.send(k * block, blk)
         ep.receive(out)
-    from modular.net import kernels
+        rx = ep.rx  # a starved read plays part of a block: a slice, another numba signature
+        kernels.play(rx._ring, rx._stamp, rx._mask, 0, out[:, :1], rx._held, rx._conceal, rx.cv, rx._decay,
+                     rx._recover, 0)
 
     stamp, hist = np.full(16, -1, np.int64), np.zeros(1024, np.float64)
     kernels.forget(stamp, 15, 0, 4)  # the paths the few frames above did not take
