@@ -23,7 +23,11 @@ Paths (--path): ``netns`` (the default where root, iproute2 and /dev/net/tun exi
 the two processes in two network namespaces joined through TUN devices by a relay
 process that applies the cell's seeded loss/delay/jitter to every IP packet
 (modular/net/netns.py), so KCP and TCP meet exactly the same impairment. ``relay`` uses
-`modular impair` on loopback (UDP only: impaired TCP cells are then skipped).
+`modular impair` on loopback (UDP only: impaired TCP cells are then skipped). A clean
+cell (no loss, delay or jitter) runs over plain loopback with nothing in between
+(``"path": "direct"``), which is what "clean loopback" means: the relays are processes
+that forward every packet, and their scheduling would be measured as the path's jitter.
+``--clean-path same`` sends clean cells through ``--path`` too.
 
     .venv/bin/python benchmarks/net_matrix.py                 # the goal cells, ~5 s each
     .venv/bin/python benchmarks/net_matrix.py --seconds 60 --full
@@ -238,7 +242,7 @@ def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
             server = _End(in_b + me + ["server", "--host", host, "--out", f"{tmp}/server.npz"] + common, env)
             ends.append(server)
             ports = server.expect("ports")
-            if path != "netns":
+            if path == "relay":
                 if kind == "udp":
                     relayed = []
                     for p in ports:
@@ -320,8 +324,11 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true", help="every cell of DESIGN.md's matrix (default: the goal cells)")
     ap.add_argument("--transport", choices=["udp", "tcp", "both"], default="both")
     ap.add_argument("--path", choices=["netns", "relay"], default=None,
-                    help="netns: both ends in namespaces joined by an impairing IP relay (default when "
-                         "possible); relay: `modular impair`, UDP only")
+                    help="impaired cells: netns: both ends in namespaces joined by an impairing IP relay "
+                         "(default when possible); relay: `modular impair`, UDP only")
+    ap.add_argument("--clean-path", choices=["direct", "same"], default="direct",
+                    help="cells without impairment: direct: plain loopback, nothing in between (default); "
+                         "same: through --path like the others")
     ap.add_argument("--cells", default=None, help="only these cells, e.g. '0,0,0,64;5,20,5,64' (loss,delay,jitter,block)")
     ap.add_argument("--worker", choices=["server", "client"], help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="udp", help=argparse.SUPPRESS)
@@ -346,12 +353,14 @@ def main(argv=None):
     kinds = ["udp", "tcp"] if a.transport == "both" else [a.transport]
     for kind in kinds:
         for loss, delay, jit, block in cells:
+            clean = not (loss or delay or jit)
+            cell_path = "direct" if clean and a.clean_path == "direct" else path
             row = {"bench": "net_matrix", "transport": "kcp" if kind == "udp" else "tcp", "loss": loss,
-                   "delay_ms": delay, "jitter_ms": jit, "block": block, "path": path}
-            if kind == "tcp" and (loss or delay or jit) and path == "relay":
+                   "delay_ms": delay, "jitter_ms": jit, "block": block, "path": cell_path}
+            if kind == "tcp" and not clean and path == "relay":
                 row["skipped"] = "modular impair relays UDP only: use --path netns (root) to impair TCP"
             else:
-                row.update(run_cell(kind, loss, delay, jit, block, a.seconds + WARMUP, path=path))
+                row.update(run_cell(kind, loss, delay, jit, block, a.seconds + WARMUP, path=cell_path))
             print(json.dumps(row), flush=True)
     return 0
 
