@@ -99,6 +99,7 @@ class JitterBuffer:
         self._late_run = 0
         self.clock = 0  # samples played
         self.playout = 0  # P: timeline position of the next sample played
+        self.played = -1  # timeline position of the last block played (-1: none yet); a depth change moves it
         self.started = False
         self._newest_end = 0
         self._quiet_end = 0  # missing samples before this position are expected, not lost
@@ -358,6 +359,7 @@ class JitterBuffer:
                 out[:] = self._held[:, None]
             else:
                 out[:] = 0.0
+            self.played = -1
             self.clock += n
             self.underrun_now = False
             return 0
@@ -369,6 +371,7 @@ class JitterBuffer:
                 # advance only over what was played: the wait deepens the buffer by
                 # exactly what this delay needed, and no sample is skipped (CV stays whole).
                 k = min(max(self._newest_end - self.playout, 0), n)
+                self.played = self.playout
                 if k:
                     self.lost += kernels.play(self._ring, self._stamp, self._mask, self.playout, out[:, :k],
                                               self._held, self._conceal, self.cv, self._decay, self._recover,
@@ -382,6 +385,7 @@ class JitterBuffer:
                 return n - k
         else:
             self.playout = position
+        self.played = self.playout
         # before the first frame, and where the playout point stepped back to deepen the
         # buffer (_quiet_end), nothing is expected: held on purpose, not lost
         missing = kernels.play(self._ring, self._stamp, self._mask, self.playout, out, self._held,

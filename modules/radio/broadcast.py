@@ -6,12 +6,15 @@ which the broadcaster plays in musical sync (docs/DESIGN.md, Musical sync).
   block stamped with its timeline position: the engine frame of its first sample.
   Through a radio server (data ``server``, host:port) or directly (data ``listen``: the
   module then hosts a radio server of its own on that port and listeners connect to it).
+  Data ``frame`` gathers that many samples (whole blocks) into each network frame
+  (gather.py): fewer, larger frames for the server to relay, a little later.
 - **RadioClient** (a listener) subscribes to a handle, plays the broadcast through a
   jitter buffer (``out``) and sends its ``return`` input back, each block stamped with
   the broadcast position it answers. The chain from ``out`` to ``return`` runs before
   the client in the block (``return`` depends on it; cables out of a network module are
   not dependencies), so it answers the block the client played one block earlier: that
-  block's position is the stamp.
+  block's position is the stamp. Returns go in frames as long as the broadcast's, up to
+  what fits one datagram (``return_frame_cap``), stamped with their first block's position.
 - **RadioReturn** (beside a RadioBroadcast in the same patch) plays each listener's
   response at broadcaster time t + L, t being the position it answers: ``returns`` has
   one channel per listener slot, ``mix`` their sum, ``latency`` is L (1 V per 10 ms, so
@@ -46,6 +49,7 @@ from modular.net.jitter import JitterBuffer
 from modular.net.netthread import NetThread
 from modular.net.spsc import BlockRing, touched
 
+from .gather import FrameGatherer
 from .link import AUTO_MAX_DEPTH, MAX_DEPTH, STOP_WAIT, TRIGGER_SECONDS, _warm_up
 
 VOLT_MS = 10.0  # latency outputs: 1 V per 10 ms
@@ -211,8 +215,9 @@ class RadioBroadcast(Module):
                              f"({self.block})")
         # blocks gathered into one network frame: a listener waits that much longer for
         # the first of them, and the server handles a frame per listener that many times less often
-        self._per_frame, self._gathered, self._gather_slot, self._gather_at = frame // self.block, 0, -1, 0
-        self.ring = BlockRing(max(16, 256 // self._per_frame), self.channels, frame)  # 256 blocks' worth
+        per_frame = frame // self.block
+        self.ring = BlockRing(max(16, 256 // per_frame), self.channels, frame)  # 256 blocks' worth
+        self._gather = FrameGatherer(self.ring, self.block, per_frame)
         _warm_up(self.block, self.sample_rate, True)  # the returns come with FEC: load it now
         self._net = NetThread.shared()
         self._server_transport = None
@@ -288,26 +293,8 @@ class RadioBroadcast(Module):
     def after_block(self, frame):
         if getattr(self, "_transport", None) is None:
             return
-        if self._per_frame == 1:
-            self.ring.push(frame, self._tx[: self.channels])
+        if self._gather.push(frame, self._tx[: self.channels]):
             self._net.kick()  # send it now, not at the network thread's next poll
-            return
-        ring, k, b = self.ring, self._gathered, self.block
-        if k and frame != self._gather_at + k * b:  # the timeline jumped: send what was gathered
-            if self._gather_slot >= 0:
-                ring.publish(self._gather_slot, self._gather_at, k * b)
-            k = 0
-        if k == 0:
-            self._gather_slot, self._gather_at = ring.reserve(), frame  # -1 (counted) when the ring is full
-        slot = self._gather_slot
-        if slot >= 0:
-            ring.data[slot, :, k * b:(k + 1) * b] = self._tx[: self.channels]
-        self._gathered = k = k + 1
-        if k == self._per_frame:
-            self._gathered = 0
-            if slot >= 0:
-                ring.publish(slot, self._gather_at, k * b)
-                self._net.kick()
 
     def status(self):
         t = getattr(self, "_status_t", None)  # still there after stop(), for the last report
@@ -362,6 +349,14 @@ def radio_client_kernel(ret, buffer_cv, out, latency, buffer, underrun, p0, p1, 
             underrun[0, i] = 0.0
     mem[meta + DEPTH] = p1[0] + buffer_cv[0, n - 1]
     mem[meta + MODE] = p1[1]
+
+
+RETURN_FRAME_BYTES = 1024  # a return frame's float32 samples fit one datagram with its headers
+
+
+def return_frame_cap(channels: int, block: int) -> int:
+    """The longest return frame, in samples: whole blocks, as many as fit a datagram."""
+    return max(block, RETURN_FRAME_BYTES // (4 * channels) // block * block)
 
 
 class RadioClient(Module):
@@ -432,7 +427,12 @@ class RadioClient(Module):
                                mode="auto" if self.param_values["mode"] >= 0.5 else "fixed",
                                depth=self.param_values["buffer"], max_depth=AUTO_MAX_DEPTH, slots=512)
         rc = getattr(self, "return_channels", 0)
-        self.ring = BlockRing(256, max(rc, 1), self.block)
+        # returns go in frames as long as the broadcast's (up to what fits a datagram):
+        # a broadcaster that gathers blocks to spare the server gets its returns gathered too
+        self._return_cap = return_frame_cap(max(rc, 1), self.block)
+        self.ring = BlockRing(256, max(rc, 1), self._return_cap)
+        self._gather = FrameGatherer(self.ring, self.block)
+        self._broadcast_frame = 0  # samples per broadcast frame, as last heard (network thread)
         # The broadcaster plays a return L after the position it answers (L is typically
         # 50-200 ms, at most 2 s): a network thread that was held up for a few blocks
         # still delivers in time, so only a backlog older than half a second is dropped.
@@ -478,10 +478,10 @@ class RadioClient(Module):
             slot = ring.peek()
             if slot < 0:
                 return
-            if len(ring) > self._stale_blocks:  # it would reach the broadcaster after its L anyway
+            n = int(ring.frames[slot])
+            if len(ring) * max(1, n // self.block) > self._stale_blocks:  # it would reach the broadcaster after its L anyway
                 self.dropped += 1
             else:
-                n = int(ring.frames[slot])
                 if peer.send_return(RETURN_STREAM, int(ring.position[slot]), ring.data[slot, :, :n], now):
                     self.sent += 1
             ring.release()
@@ -496,6 +496,7 @@ class RadioClient(Module):
                 self.stream = f.stream
             if f.stream == self.stream:
                 self.jb.offer(f, ev.arrival)
+                self._broadcast_frame = f.frames
         elif t is rc.StreamAnnounced and ev.slot < 0:
             if self.stream is None or self.stream == ev.info.stream:
                 self.stream = ev.info.stream
@@ -524,10 +525,10 @@ class RadioClient(Module):
             self._seen_epoch = self._epoch
             jb.reset()
             self._prev_pos = None
-        self._cur_pos = jb.playout if jb.started else None
         jb.read(self._rx)
-        if not jb.started:
-            self._cur_pos = None
+        # where this block came from on the broadcast's timeline (after any change of
+        # depth the read made): the position the return will answer
+        self._cur_pos = jb.played if jb.played >= 0 else None
         meta = self._meta
         one_way = t.status.get("rtt_ms", math.nan) * 0.5
         buffered = jb.depth * self.block * 1000.0 / self.sample_rate
@@ -543,8 +544,10 @@ class RadioClient(Module):
         rc = getattr(self, "return_channels", 0)
         # the chain into `return` ran before this module: it answered last block's `out`
         if rc and self._prev_pos is not None:
-            self.ring.push(self._prev_pos, self._tx[:rc])
-            self._net.kick()
+            g = self._gather
+            g.per_frame = max(1, min(self._broadcast_frame, self._return_cap) // self.block)
+            if g.push(self._prev_pos, self._tx[:rc]):
+                self._net.kick()
         self._prev_pos = self._cur_pos
         meta = self._meta
         self.jb.set_depth(float(meta[DEPTH]))
@@ -567,6 +570,7 @@ class RadioClient(Module):
                "depth": r(jb.depth), "depth_ms": r(jb.depth * bms), "fill": r(jb.fill), "underruns": jb.underruns,
                "stalls": jb.stalls, "late": jb.late, "lost": jb.lost, "frames": jb.frames_in,
                "returns_sent": self.sent, "returns_dropped": self.dropped + self.ring.overflows,
+               "return_frame": self._gather.per_frame * self.block,
                "slot": st.get("slot", -1), "return_heard": st.get("return_heard", True),
                "reconnects": st.get("reconnects", 0)}
         if self.error:

@@ -236,3 +236,36 @@ def test_cv_that_never_holds_still_is_cut_only_when_the_ring_is_nearly_full():
     assert jb.cuts > 0 and depths.max() <= bound, (jb.stats(), depths.max(), bound)
     piled_up = 0.002 * 120.0 * SR  # samples the faster sender got ahead
     assert jb.cuts <= piled_up / (0.5 * bound * B) + 1, "each cut waits for the depth to near the bound"
+
+
+@pytest.mark.parametrize("mode", ["fixed", "auto"])
+def test_played_names_the_position_each_block_came_from_through_depth_changes(mode):
+    """``played`` is where on the sender's timeline the block just read begins, after any
+    depth change the read made: a listener stamps its return with it, so a block that
+    replays or skips to change the depth must not carry the position it would have had."""
+    jb = JitterBuffer(2, B, SR, cv=True, mode=mode, depth=2.0)
+    out = np.zeros((2, B), np.float32)
+    checked = moved = 0
+    prev, last = None, np.nan
+    for k in range(3000):
+        late = 5 if 1000 <= k % 1500 < 1005 else 0  # now and then a few blocks come late, together
+        if late == 0:
+            for j in range(max(0, k - 5) if 1005 <= k % 1500 < 1010 else k, k + 1):
+                jb.offer(frame(j * B, seq=j))
+        if mode == "fixed" and k % 700 == 350:
+            jb.set_depth(2.0 + (k // 700) % 3)  # deeper, deeper, then back
+        jb.read(out)
+        if jb.played < 0:
+            continue
+        if prev is not None and jb.played != prev + B:
+            moved += 1
+        prev = jb.played
+        fresh = np.flatnonzero(np.diff(out[0], prepend=last) != 0)  # a held sample repeats the one before
+        last = out[0, -1]
+        for i in fresh:
+            if out[0, i] == jb.played + i:
+                checked += 1
+            else:
+                raise AssertionError(f"block {k}: sample {i} is position {out[0, i]}, played says {jb.played + i}")
+    # fixed: three new depths; auto: deeper for the first late burst
+    assert moved >= (3 if mode == "fixed" else 1) and checked > 100000, (moved, checked)

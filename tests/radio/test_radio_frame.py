@@ -67,3 +67,67 @@ def test_a_frame_that_is_no_multiple_of_the_block_is_refused(tmp_path, modular_c
                            env=cli_env, capture_output=True, text=True, timeout=120)
         assert p.returncode != 0
         assert "'frame'" in p.stderr and says in p.stderr, p.stderr
+
+
+def test_a_listener_returns_in_frames_as_long_as_the_broadcast(tmp_path, modular_cmd, cli_env):
+    """A broadcast in frames of 256 samples (here a protocol client playing broadcaster):
+    the listener's patch runs at block 64, and its returns come back in frames of 256 too,
+    each stamped with the broadcast position its first block answers, holding its four
+    blocks in order (the listener returns the counter it heard, so each return sample is
+    the position it answers plus one)."""
+    from modular.demo import start_server
+    from modular.server.client import ReturnFrame, StreamSpec
+    from modular.net import wire
+
+    procs = []
+    returns = []
+    try:
+        server, port = start_server(modular_cmd, tmp_path, cli_env)
+        procs.append(server)
+        doc = json.loads((ROOT / "patches/radio-listener.json").read_text())
+        ids = {m["id"]: m for m in doc["modules"]}
+        ids["radio"]["data"].update(server=f"127.0.0.1:{port}", handle="gathered", channels=1, name="l")
+        doc["cables"] = [c for c in doc["cables"] if c["to"] != "radio.return"] + \
+            [{"from": "radio.out", "to": "radio.return"}]
+        lpatch = tmp_path / "l.json"
+        lpatch.write_text(json.dumps(doc))
+        _warm([lpatch])
+        rs = RadioSocket(("127.0.0.1", port), name="b", block=FRAME)
+        rs.peer.register("gathered", b"t", (), (StreamSpec(1, 1, cv=True),))
+        listener = start(modular_cmd + ["run", str(lpatch), "--no-audio", "--duration", "5", "--stats"],
+                         tmp_path, cli_env, "l")
+        procs.append(listener)
+        t0 = time.monotonic()
+        position = 0
+        while listener.poll() is None and time.monotonic() < t0 + 60:  # broadcast for as long as it listens
+            now = time.monotonic()
+            while position < (now - t0) * SR:  # frames of 256 in real time
+                block = (position + 1 + np.arange(FRAME, dtype=np.float32))[None, :]
+                rs.peer.send_broadcast(1, position, block, now)
+                position += FRAME
+            returns += [e.frame for e in rs.poll(0.002) if type(e) is ReturnFrame]
+            rs.flush()
+        assert finish(listener, 60) == 0, read_log(tmp_path, "l")
+        rs.close()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                finish(p, 10)
+    log = read_log(tmp_path, "l")
+    assert "return_frame=256" in log, log[-2000:]
+    assert len(returns) > 300, len(returns)  # ~3.5 s of 5.3 ms frames
+    whole = [f for f in returns if f.frames == FRAME]
+    assert len(whole) > 0.9 * len(returns), [f.frames for f in returns][:40]
+    checked = 0
+    for f in returns[10:]:  # (the first blocks play the held value while the buffer fills)
+        # each sample answers its own position: the frame's blocks are in order. Where
+        # the listener's buffer waited for a late frame or deepened, it held the CV, and
+        # a held sample repeats the one before: those are left out
+        x = f.samples()[0]
+        fresh = np.flatnonzero(np.diff(x) != 0) + 1
+        want = f.position + 1 + fresh.astype(np.float32)
+        assert np.array_equal(x[fresh], want), (f.position, f.frames, x[fresh][:3], want[:3])
+        checked += len(fresh)
+    assert checked > 0.9 * sum(f.frames for f in returns[10:]), checked
+    assert all(f.encoding == wire.Encoding.FLOAT32 for f in returns)

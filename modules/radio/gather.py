@@ -1,0 +1,63 @@
+"""Consecutive engine blocks gathered into larger network frames, on the audio thread.
+
+A network frame of several blocks costs the radio server (and every peer's network
+thread) one frame's work instead of one per block: that is what makes fan-out to many
+listeners affordable at small engine blocks. The price is latency: a frame leaves when
+its last block is done, so its first block waits (blocks per frame - 1) blocks longer.
+
+Blocks are written straight into a reserved slot of the SPSC ring the network thread
+reads, so gathering copies nothing twice and allocates nothing. A frame holds only
+blocks that follow each other on the timeline: when the position jumps (the jitter
+buffer that a listener's return answers skipped or held), what was gathered goes out
+as a shorter frame and a new one begins at the new position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from modular.net.spsc import BlockRing
+
+
+class FrameGatherer:
+    """Gathers ``per_frame`` consecutive blocks of ``block`` samples into each frame of
+    ``ring`` (whose slots hold at least that many samples). ``per_frame`` may change
+    between pushes: a frame already that long goes out with the next push."""
+
+    def __init__(self, ring: BlockRing, block: int, per_frame: int = 1):
+        self.ring, self.block, self.per_frame = ring, block, per_frame
+        self._count = 0  # blocks in the frame being gathered
+        self._slot = -1  # its ring slot (-1 when the ring was full: that frame is lost, counted by the ring)
+        self._at = 0  # its timeline position
+
+    def push(self, position: int, block: np.ndarray) -> bool:
+        """Add one (channels, block) block at ``position``; True when a frame was
+        published (the network thread has something to send)."""
+        ring, b, k = self.ring, self.block, self._count
+        sent = False
+        if k and position != self._at + k * b:  # the timeline jumped: send what was gathered
+            sent = self._publish(k)
+            k = 0
+        if k == 0 and self.per_frame <= 1:
+            self._count = 0
+            return ring.push(position, block) or sent
+        if k == 0:
+            self._slot, self._at = ring.reserve(), position
+        if self._slot >= 0:
+            ch = min(block.shape[0], ring.channels)
+            ring.data[self._slot, :ch, k * b:(k + 1) * b] = block[:ch]
+            if ch < ring.channels:
+                ring.data[self._slot, ch:, k * b:(k + 1) * b] = 0.0
+        k += 1
+        if k >= self.per_frame:
+            sent = self._publish(k) or sent
+            k = 0
+        self._count = k
+        return sent
+
+    def _publish(self, blocks: int) -> bool:
+        if self._slot < 0:
+            return False
+        self.ring.publish(self._slot, self._at, blocks * self.block)
+        self._slot = -1
+        return True
