@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import soundfile as sf
 
+from modular.gcpace import GcPacer
+
 from . import soundcard
 from .mix import mix_into, read_mix, sinks
 
@@ -131,8 +133,10 @@ class Runner:
         # lives as long as the run: out of the collector's way. Otherwise a full
         # collection, triggered by whichever thread allocates (the network thread does,
         # all the time), walks it all while holding the GIL: tens of ms, a missed callback.
+        # What the network thread builds later (sessions, their buffers) is moved out of
+        # its way too, every second, by the housekeeping loop (modular/gcpace.py).
         gc.collect()
-        gc.freeze()
+        self._gc = GcPacer(reclaim_every=None)  # a full collection in the run would be a missed callback
         previous_switch = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         previous_policy = _realtime_priority(HOUSEKEEPING_PRIORITY)
@@ -147,7 +151,7 @@ class Runner:
         finally:
             _restore_priority(previous_policy)
             sys.setswitchinterval(previous_switch)
-            gc.unfreeze()
+            self._gc.close()
             engine.live = False
             engine.stop()
             if recorder:
@@ -161,6 +165,7 @@ class Runner:
         while alive() and not self._stop.is_set():
             time.sleep(SERVICE_INTERVAL)
             engine.service()
+            self._gc.tick()
             if recorder:
                 recorder.drain(engine.frame)
 

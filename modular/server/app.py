@@ -46,6 +46,7 @@ def _ordinary_priority():
 
 
 def run(args) -> int:
+    from modular.gcpace import GcPacer
     from modular.net.netthread import NetThread
 
     from .sockets import ServerTransport
@@ -75,8 +76,10 @@ def run(args) -> int:
     print(f"modular server: udp {transport.port} tcp {transport.tcp_port or '-'} "
           f"http {web.port if web else '-'}", flush=True)
     t0 = time.monotonic()
+    pacer = GcPacer()  # a full collection would stall every listener at once
     try:
         while not stop.wait(1.0 if args.stats else 0.2):
+            pacer.tick(idle=not transport.published.get("sessions"))
             if args.stats:
                 print(json.dumps({k: v for k, v in transport.published.items() if k != "handles"}), flush=True)
             if args.duration is not None and time.monotonic() - t0 >= args.duration:
@@ -85,6 +88,7 @@ def run(args) -> int:
                 print(f"modular server: network thread failed: {net.errors}", file=sys.stderr)
                 return 1
     finally:
+        pacer.close()
         if web is not None:
             web.close()
         net.stop()
