@@ -61,17 +61,22 @@ class BlockRing:
         self.stamp[slot] = stamp
         self.head += 1
 
+    def fill(self, slot: int, offset: int, block: np.ndarray):
+        """Copy a (channels, frames) block into a reserved slot at sample ``offset``:
+        channels beyond the ring's are left out, missing ones are zero."""
+        ch, n = block.shape
+        ch = min(ch, self.channels)
+        self.data[slot, :ch, offset:offset + n] = block[:ch]
+        if ch < self.channels:
+            self.data[slot, ch:, offset:offset + n] = 0.0
+
     def push(self, position: int, block: np.ndarray, flags: int = 0, stamp: float = 0.0) -> bool:
         """Copy a (channels, frames) block in; False if the ring was full."""
         slot = self.reserve()
         if slot < 0:
             return False
-        ch, n = block.shape
-        ch = min(ch, self.channels)
-        self.data[slot, :ch, :n] = block[:ch]
-        if ch < self.channels:
-            self.data[slot, ch:, :n] = 0.0
-        self.publish(slot, position, n, flags, stamp)
+        self.fill(slot, 0, block)
+        self.publish(slot, position, block.shape[1], flags, stamp)
         return True
 
     # -- consumer

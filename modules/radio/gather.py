@@ -44,10 +44,7 @@ class FrameGatherer:
         if k == 0:
             self._slot, self._at = ring.reserve(), position
         if self._slot >= 0:
-            ch = min(block.shape[0], ring.channels)
-            ring.data[self._slot, :ch, k * b:(k + 1) * b] = block[:ch]
-            if ch < ring.channels:
-                ring.data[self._slot, ch:, k * b:(k + 1) * b] = 0.0
+            ring.fill(self._slot, k * b, block)
         k += 1
         if k >= self.per_frame:
             sent = self._publish(k) or sent
