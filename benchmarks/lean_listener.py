@@ -10,7 +10,9 @@ does per datagram only what the server relies on:
 
 - the handshake (HELLO until WELCOME), then SUBSCRIBE and the return's STREAM_INFO over
   KCP, and KCP's acks (riding in the return's DATAGRAM, as the reference client does);
-- each CV FRAME's position read from its header (the benchmark's arrival time), and
+- each CV FRAME's position read from its header, with the time the datagram that
+  completed it reached the socket (the kernel's receive timestamp: a listener process
+  that the shared machine runs late does not make the server's delivery late), and
   answered with an int16 return stamped with it, with the parity the server's REPORTs
   ask for, while SLOT says the return is heard;
 - audio frames counted for REPORT (so the server sends it the parity a clean path
@@ -40,6 +42,8 @@ _FRAME_HEAD = wire.header(MsgType.FRAME)
 _PONG_HEAD = wire.header(MsgType.PONG)
 _KEEPALIVE = wire.encode(wire.Keepalive())
 KEEPALIVE_S = 0.5
+_SO_TIMESTAMPNS = 35  # Linux: also the number of its SCM_TIMESTAMPNS control message
+_TIMESPEC = struct.Struct("@qq")
 
 
 def _us(t: float) -> int:
@@ -53,6 +57,15 @@ class LeanListener:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.connect(server)
         self.sock.setblocking(False)
+        # receive timestamps are CLOCK_REALTIME; arrivals are on CLOCK_MONOTONIC, like the sends
+        self._realtime_offset = None
+        self.kernel_arrival = True  # False: a frame arrives when it is read
+        if clock is None:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self._realtime_offset = time.time() - time.monotonic()
+            except OSError:
+                pass
         self.block, self.handle, self.ret = block, handle, ret
         self.nonce = random.Random(index).getrandbits(64)
         self.hello = wire.encode(wire.Hello(self.nonce, sample_rate, block, f"l{index}"))
@@ -80,18 +93,26 @@ class LeanListener:
     # ---------------------------------------------------------------- input
 
     def read(self, now: float, on_cv):
+        """Everything waiting; ``on_cv(position, arrival)`` for each CV frame completed."""
+        offset = self._realtime_offset if self.kernel_arrival else None
         for _ in range(256):
             try:
-                d = self.sock.recv(65536)
+                d, anc, _flags, _addr = self.sock.recvmsg(65536, 64)
             except (BlockingIOError, InterruptedError, ConnectionRefusedError):
                 break
+            arrival = now
+            if offset is not None:
+                for level, kind, data in anc:
+                    if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                        sec, ns = _TIMESPEC.unpack_from(data)
+                        arrival = sec + ns * 1e-9 - offset
             try:
-                self._datagram(d, now, on_cv)
+                self._datagram(d, now, arrival, on_cv)
             except ProtocolError:
                 self.rejected += 1
         self._send(now)
 
-    def _datagram(self, d: bytes, now: float, on_cv):
+    def _datagram(self, d: bytes, now: float, arrival: float, on_cv):
         t = d[3]
         if self.link is None:
             if t == MsgType.WELCOME:
@@ -101,7 +122,7 @@ class LeanListener:
             return
         if t == MsgType.SEALED:
             for m in self.link.datagram_received(d, now):
-                self._reliable(m, now, on_cv)
+                self._reliable(m, now, arrival, on_cv)
             return
         if t != MsgType.DATAGRAM:
             return
@@ -109,7 +130,7 @@ class LeanListener:
             mt = m[3]
             if mt == MsgType.SEGMENT:
                 for r in self.link.segments_received(m[wire.HEADER_SIZE:], now):
-                    self._reliable(r, now, on_cv)
+                    self._reliable(r, now, arrival, on_cv)
             elif mt == MsgType.FRAME:
                 stream, _flags, _enc, seq = _FRAME.unpack_from(m, wire.HEADER_SIZE)[:4]
                 self.loss_in.frame(stream, seq)
@@ -119,12 +140,12 @@ class LeanListener:
             elif mt == MsgType.REPORT:
                 self.reported.add(wire.decode(m), now)
 
-    def _reliable(self, m: bytes, now: float, on_cv):
+    def _reliable(self, m: bytes, now: float, arrival: float, on_cv):
         mt = m[3]
         if mt == MsgType.FRAME:
             stream, flags, _enc, _seq, pos = _FRAME.unpack_from(m, wire.HEADER_SIZE)[:5]
             if flags & FLAG_CV:
-                on_cv(pos, now)
+                on_cv(pos, arrival)
                 if self.subscribed and self.heard:
                     self._return(pos, now)
         elif mt == MsgType.RESULT:

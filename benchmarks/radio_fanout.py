@@ -18,7 +18,9 @@ Per N, one JSON line:
 - server_cpu_cores: the server process's user+system CPU seconds per wall second.
 - p99_ms: one-way latency broadcaster -> listener of the CV blocks (send to arrival,
   one clock: CLOCK_MONOTONIC is the same in every process), 99th percentile over all
-  listeners.
+  listeners. A lean listener's arrival is when the datagram completing the block
+  reached its socket (the kernel's receive timestamp; --arrival read: when the
+  listener read it).
 - underruns: CV blocks that reached a listener later than their playout time (send time
   + --buffer-ms) or never, summed over listeners; return_underruns: returns that reached
   the broadcaster later than send time + 2 x --buffer-ms, or never, over the slots the
@@ -26,12 +28,20 @@ Per N, one JSON line:
   tells the listeners beyond them that they are not heard, and they send no return).
 - late_spells: when the late blocks were, [start s, length ms] from the start of the
   measurement (the first five spells).
-- bench_cpu_cores: the broadcaster's process and the listeners' workers together; when
-  the machine has no core left for them, the listeners, not the server, are what is late.
+- bench_cpu_cores: the broadcaster's process and the listeners' workers together.
+
+The listeners stand in for a hundred other machines, but here they share the two cores
+with the server, so their workers run at niceness 10 (--listener-nice): when the
+server and a worker are both ready to run, the server runs, as it would on a host of its
+own. At equal priority the server waits its turn behind them, falls behind, and then
+spends turns of 15-25 ms working off a backlog of the listeners' datagrams, with every
+listener's copy of the frame waiting (measured: 2-1600 late blocks per 10 s at frames of
+256, where niceness 10 gives 0-3); and with arrivals taken when a listener reads, the
+listeners' own scheduling would count as the server's lateness.
 
     python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
                                       [--transport udp|udp-peer|tcp] [--buffer-ms 30] [--per-worker 25]
-                                      [--return-slots 16]
+                                      [--return-slots 16] [--listener-nice 10] [--arrival kernel|read]
 """
 
 from __future__ import annotations
@@ -171,11 +181,17 @@ class UdpListener:
         self.rs.close()
 
 
-def listen_worker(conn, port: int, indices, block: int, transport: str):
+def listen_worker(conn, port: int, indices, block: int, transport: str, nice: int = 0, arrival: str = "kernel"):
     """A worker process: the listeners ``indices``, answering until told to stop; sends
     back the arrival time of every CV block at each, and its CPU seconds while measured."""
+    if nice:
+        os.nice(nice)
     cls = {"tcp": TcpListener, "udp": LeanUdpListener, "udp-peer": UdpListener}[transport]
     listeners = [cls(port, i, block) for i in indices]
+    if arrival == "read":
+        for l in listeners:
+            if isinstance(l, LeanListener):
+                l.kernel_arrival = False
     sel = selectors.DefaultSelector()
     for j, l in enumerate(listeners):
         sel.register(l, selectors.EVENT_READ, j)
@@ -213,7 +229,7 @@ def listen_worker(conn, port: int, indices, block: int, transport: str):
 
 
 def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, per_worker: int,
-        return_slots: int = 16, warmup: float = 1.5) -> dict:
+        return_slots: int = 16, warmup: float = 1.5, listener_nice: int = 10, arrival: str = "kernel") -> dict:
     proc, port, tcp_port = start_server()
     workers = []
     try:
@@ -227,7 +243,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
         for first in range(0, n, per_worker):
             here, there = ctx.Pipe()
             w = ctx.Process(target=listen_worker, args=(there, lport, range(first, min(n, first + per_worker)),
-                                                         block, transport), daemon=True)
+                                                         block, transport, listener_nice, arrival), daemon=True)
             w.start()
             workers.append((w, here))
         # the broadcaster keeps its session alive while the listeners subscribe
@@ -316,7 +332,8 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 "return_underruns": ret_under,
                 "return_p99_ms": round(float(np.percentile(ret_lat, 99)) * 1e3, 2) if ret_lat else None,
                 "return_slots": return_slots, "returns_heard_from": len(slots), "blocks": len(measured), "buffer_ms": buffer_ms,
-                "subscribed": ready, "workers": len(workers),
+                "subscribed": ready, "workers": len(workers), "listener_nice": listener_nice,
+                "arrival": arrival if transport == "udp" else "read",
                 "late_spells": _spells(sorted(late_blocks), block, first_pos),
                 "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3)}
     finally:
@@ -354,9 +371,14 @@ def main(argv=None):
     ap.add_argument("--buffer-ms", type=float, default=30.0)
     ap.add_argument("--per-worker", type=int, default=25, help="listeners per worker process")
     ap.add_argument("--return-slots", type=int, default=16, help="listeners whose returns the broadcaster takes")
+    ap.add_argument("--listener-nice", type=int, default=10,
+                    help="niceness of the listeners' worker processes (0: the server's own priority)")
+    ap.add_argument("--arrival", choices=["kernel", "read"], default="kernel",
+                    help="a CV block's arrival at a lean listener: the kernel's receive timestamp, or "
+                         "when the listener read it")
     a = ap.parse_args(argv)
     for n in a.listeners:
-        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms, a.per_worker, a.return_slots)), flush=True)
+        print(json.dumps(run(n, a.seconds, a.block, a.transport, a.buffer_ms, a.per_worker, a.return_slots, listener_nice=a.listener_nice, arrival=a.arrival)), flush=True)
 
 
 if __name__ == "__main__":
