@@ -303,6 +303,10 @@ class UdpServer:
         self.accepted = 0
         self._last_tick = float("-inf")
         self._soonest = float("-inf")
+        # the peers that may have datagrams waiting (pumped or ticked since the last take),
+        # in the order they were touched: a loop turn that served one datagram takes from
+        # one peer, not from every session on the server
+        self._touched: dict[UdpPeer, None] = {}
 
     @property
     def rejected_total(self) -> int:
@@ -353,6 +357,7 @@ class UdpServer:
 
     def _service(self, peer: UdpPeer, now: float):
         peer.pump(now)
+        self._touched[peer] = None
         for ev in peer.session.events():
             self._events.append((peer, ev))
 
@@ -366,11 +371,13 @@ class UdpServer:
             d = peer.next_deadline
             if now >= d:
                 peer.tick(now)  # (which pumps)
+                self._touched[peer] = None
                 events = peer.session.events()
                 if events:
                     self._events += [(peer, ev) for ev in events]
                 if peer.finished(now):
                     del self.peers[sid]
+                    self._touched.pop(peer, None)
                     self._by_hello = {k: v for k, v in self._by_hello.items() if v != sid}
                     continue
                 d = peer.next_deadline
@@ -387,8 +394,11 @@ class UdpServer:
 
     def take_datagrams(self) -> list[tuple[bytes, object]]:
         out, self._bare = self._bare, []
-        for peer in self.peers.values():
-            out += [(d, peer.addr) for d in peer.take_datagrams()]
+        touched, self._touched = self._touched, {}
+        for peer in touched:
+            addr = peer.addr
+            for d in peer.take_datagrams():
+                out.append((d, addr))
         return out
 
     def events(self) -> list[tuple[UdpPeer, object]]:
