@@ -48,6 +48,7 @@ _LEN = struct.Struct(">H")
 _MIN_BODY = {wire.MsgType.SEALED: KCP_OVERHEAD, wire.MsgType.DATAGRAM: 4 + 1 + 2 + wire.HEADER_SIZE}
 DATAGRAM_OVERHEAD = SEALED_OVERHEAD + 4 + 1  # before the first message's length
 _COUNT = [bytes((n,)) for n in range(256)]
+_NEVER = float("inf")
 
 
 def tag(token: bytes, header, body) -> bytes:
@@ -251,7 +252,15 @@ class KcpLink:
 
     @property
     def next_deadline(self) -> float:
-        return self._next_update
+        """When KCP must be ticked: every interval while a segment waits to be sent or
+        acknowledged (its retransmission timer); never while there is none. A send is
+        flushed at once, and the acks for what arrived go out when the output is taken,
+        which the caller does in the same turn. A server's links to its listeners are
+        idle between frames most of the time: their CV is acknowledged within a few
+        milliseconds."""
+        if self._kcp.get_outbound_packets():
+            return self._next_update
+        return _NEVER
 
     def _ack(self):
         if self._acks_due:

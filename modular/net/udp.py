@@ -216,6 +216,8 @@ class UdpPeer:
         t = self.session.next_deadline
         if self.link is not None:
             t = min(t, self.link.next_deadline)
+        if self._parity:  # parity that found no audio to ride with goes alone (pump)
+            t = min(t, self._parity_since + PARITY_WAIT)
         if self.closed_at is not None:
             t = min(t, self.closed_at + LINGER)
         return t

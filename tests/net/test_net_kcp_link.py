@@ -1,0 +1,42 @@
+"""A KCP link asks to be ticked only while something of its own is unacknowledged, and
+a segment lost on the way is still resent by those ticks."""
+
+import math
+
+from modular.net.kcp_link import KcpLink
+
+TOKEN = bytes(range(16))
+
+
+def _first_resend(link, now, until):
+    """Tick ``link`` at each deadline it names until it sends something (or ``until``)."""
+    while link.next_deadline <= until:
+        now = max(now, link.next_deadline)
+        link.tick(now)
+        out = link.take_datagrams()
+        if out:
+            return now, out
+    return now, []
+
+
+def test_idle_link_needs_no_ticks_and_a_lost_segment_is_resent():
+    now = 100.0
+    a, b = KcpLink(7, TOKEN, now), KcpLink(7, TOKEN, now)
+    a.take_datagrams(), b.take_datagrams()
+    assert math.isinf(a.next_deadline) and math.isinf(b.next_deadline)
+
+    a.send(b"cv block 1", now)
+    a.flush(now)
+    lost = a.take_datagrams()
+    assert len(lost) == 1  # ... and the path drops it
+    assert a.next_deadline <= now + a.interval  # its retransmission timer runs
+
+    now, resent = _first_resend(a, now, now + 1.0)
+    assert len(resent) == 1 and now - 100.0 < 0.25  # KCP's first timeout (no round trip measured yet): 200 ms
+    got = b.datagram_received(resent[0], now)
+    assert got == [b"cv block 1"]
+    assert math.isinf(b.next_deadline)  # it has sent nothing of its own: its ack goes out with the take
+    for d in b.take_datagrams():
+        a.datagram_received(d, now + 0.001)
+    a.take_datagrams()
+    assert math.isinf(a.next_deadline)  # acknowledged: nothing left to time
