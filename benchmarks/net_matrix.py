@@ -29,6 +29,13 @@ cell (no loss, delay or jitter) runs over plain loopback with nothing in between
 that forward every packet, and their scheduling would be measured as the path's jitter.
 ``--clean-path same`` sends clean cells through ``--path`` too.
 
+To look into a cell, NET_MATRIX_KEEP=DIR keeps both ends' recordings there
+(``{kind}-{loss}-{delay}-{jitter}-{block}-{server|client}.npz``): the server's send time
+of every block (``sent_t``: how late its audio thread was), and per block played at the
+client whether samples were missing (``under``) and the audio buffer after the read
+(``buffer_trace``: playout offset, base, samples received ahead, late frames and stalls
+so far), which tells a glitch of a frame that never came from one that came too late.
+
     .venv/bin/python benchmarks/net_matrix.py                 # the goal cells, ~5 s each
     .venv/bin/python benchmarks/net_matrix.py --seconds 60 --full
 """
@@ -126,6 +133,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     played_pos = np.full(n_blocks, -1.0)
     played_t = np.zeros(n_blocks)
     under = np.zeros(n_blocks, bool)
+    buffer_trace = np.zeros((n_blocks, 5), np.int64)  # the audio buffer after each read: offset, base, fill, late, stalls
     cv_out = np.zeros((2, n_blocks * block), np.float32)
     out = {name: np.zeros((2, block), np.float32) for name in LINKS}
     blk = np.zeros((2, block), np.float32)
@@ -158,6 +166,8 @@ def worker(role, kind, block, seconds, host, ports, out_path):
             a.receive(out["audio"])
             played_t[k] = time.monotonic()
             under[k] = a.rx.underrun_now
+            rx = a.rx
+            buffer_trace[k] = (rx.clock - rx.playout, rx._base, rx._newest_end - rx.playout, rx.late, rx.stalls)
             played_pos[k] = -1.0 if under[k] else out["audio"][0, 0]
             c.receive(out["cv"])
             cv_out[:, pos:pos + block] = out["cv"]
@@ -172,7 +182,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     rx = eps["audio"].rx
     nz = np.nonzero(rx._hist)[0]
     hist = np.array([(rx._hist_origin + i * rx._bin, rx._hist[i]) for i in nz]).reshape(-1, 2)
-    np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist,
+    np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist, buffer_trace=buffer_trace,
              drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls, late=rx.late, lost=rx.lost,
              fec=_fec_counts(transports["audio"]),
              frames=st.get("frames", 0), wire_bytes=wire_bytes, depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
@@ -263,6 +273,11 @@ def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
             for e in ends:
                 e.expect("done", timeout=seconds + 30)
             cli = np.load(f"{tmp}/client.npz")
+            keep = os.environ.get("NET_MATRIX_KEEP")  # a directory: keep both ends' recordings there
+            if keep:
+                import shutil
+                for end in ("server", "client"):
+                    shutil.copy(f"{tmp}/{end}.npz", Path(keep) / f"{kind}-{loss}-{delay}-{jitter}-{block}-{end}.npz")
             if os.environ.get("NET_MATRIX_HIST"):  # the client's lateness above the drift line
                 h = cli["hist"]
                 print("lateness histogram (samples above the trend: share):",
