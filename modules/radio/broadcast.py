@@ -49,7 +49,7 @@ from modular.net.jitter import JitterBuffer
 from modular.net.netthread import NetThread
 from modular.net.spsc import BlockRing, touched
 
-from .gather import FrameGatherer
+from .gather import AnsweredSpan, FrameGatherer
 from .link import AUTO_MAX_DEPTH, MAX_DEPTH, STOP_WAIT, TRIGGER_SECONDS, _warm_up
 
 VOLT_MS = 10.0  # latency outputs: 1 V per 10 ms
@@ -442,6 +442,9 @@ class RadioClient(Module):
         self.sent = self.dropped = 0
         self._underruns = 0
         self._prev_pos = self._cur_pos = None
+        self._prev_real = self._cur_real = self.block
+        self._answered = AnsweredSpan(self.jb.capacity)
+        self._resyncs = 0
         self._epoch = self._seen_epoch = 0  # bumped by the network thread: the audio thread resets its buffer
         self.error = ""
         handle = self.data["handle"]
@@ -521,14 +524,20 @@ class RadioClient(Module):
         if t is None:
             return
         jb = self.jb
-        if self._epoch != self._seen_epoch:
-            self._seen_epoch = self._epoch
-            jb.reset()
+        if self._epoch != self._seen_epoch or jb.resyncs != self._resyncs:
+            if self._epoch != self._seen_epoch:
+                self._seen_epoch = self._epoch
+                jb.reset()
+            self._resyncs = jb.resyncs
             self._prev_pos = None
-        jb.read(self._rx)
+            self._answered.reset()
+        stalls = jb.stalls
+        missing = jb.read(self._rx)
         # where this block came from on the broadcast's timeline (after any change of
-        # depth the read made): the position the return will answer
+        # depth the read made): the position the return will answer; and how much of it
+        # played its positions for real (a stalled read holds the CV for the rest)
         self._cur_pos = jb.played if jb.played >= 0 else None
+        self._cur_real = self.block - missing if jb.stalls != stalls else self.block
         meta = self._meta
         one_way = t.status.get("rtt_ms", math.nan) * 0.5
         buffered = jb.depth * self.block * 1000.0 / self.sample_rate
@@ -544,11 +553,14 @@ class RadioClient(Module):
         rc = getattr(self, "return_channels", 0)
         # the chain into `return` ran before this module: it answered last block's `out`
         if rc and self._prev_pos is not None:
-            g = self._gather
-            g.per_frame = max(1, min(self._broadcast_frame, self._return_cap) // self.block)
-            if g.push(self._prev_pos, self._tx[:rc]):
-                self._net.kick()
-        self._prev_pos = self._cur_pos
+            # positions the buffer played again (it deepened) keep their first answer
+            skip = self._answered.fresh(self._prev_pos, self.block, self._prev_real)
+            if skip < self.block:
+                g = self._gather
+                g.per_frame = max(1, min(self._broadcast_frame, self._return_cap) // self.block)
+                if g.push(self._prev_pos + skip, self._tx[:rc, skip:] if skip else self._tx[:rc]):
+                    self._net.kick()
+        self._prev_pos, self._prev_real = self._cur_pos, self._cur_real
         meta = self._meta
         self.jb.set_depth(float(meta[DEPTH]))
         self.jb.set_mode("auto" if meta[MODE] >= 0.5 else "fixed")

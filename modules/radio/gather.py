@@ -32,12 +32,16 @@ class FrameGatherer:
 
     def push(self, position: int, block: np.ndarray) -> bool:
         """Add one (channels, block) block at ``position``; True when a frame was
-        published (the network thread has something to send)."""
+        published (the network thread has something to send). A shorter block (the
+        tail of one) goes out as a frame of its own."""
         ring, b, k = self.ring, self.block, self._count
         sent = False
-        if k and position != self._at + k * b:  # the timeline jumped: send what was gathered
-            sent = self._publish(k)
+        if k and (position != self._at + k * b or block.shape[1] != b):
+            sent = self._publish(k)  # the timeline jumped: send what was gathered
             k = 0
+        if block.shape[1] != b:
+            self._count = 0
+            return ring.push(position, block) or sent
         if k == 0 and self.per_frame <= 1:
             self._count = 0
             return ring.push(position, block) or sent
@@ -58,3 +62,36 @@ class FrameGatherer:
         self.ring.publish(self._slot, self._at, blocks * self.block)
         self._slot = -1
         return True
+
+
+class AnsweredSpan:
+    """How far a listener's return has answered the broadcast timeline for real, so
+    that a position answered for real is not answered again.
+
+    The jitter buffer plays some positions twice. When it deepens, its playout point
+    steps back and the positions it steps over play again as the held CV: the return
+    of that replay must not overwrite the real answers the broadcaster already has.
+    When it stalls (waits for late data), the rest of the block plays the held CV and
+    the next block plays those positions again with the real CV: that answer must
+    overwrite the held one. So each block records how many of its samples answered
+    their positions for real (``real``: all of them, or what a stalled read had), and
+    a block is sent only from the first position not answered for real yet.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit  # a step back further than this is a new timeline, not a replay
+        self.end: int | None = None  # the position after the last one answered for real
+
+    def reset(self):
+        self.end = None
+
+    def fresh(self, position: int, n: int, real: int) -> int:
+        """Where the block of ``n`` samples at ``position`` begins to answer positions
+        not answered for real yet: 0 (all of it) up to ``n`` (none of it). Its first
+        ``real`` samples answered their positions for real: that is recorded."""
+        end = self.end
+        if end is None or position >= end or position < end - self.limit:
+            self.end = position + real  # no overlap (or a new timeline)
+            return 0
+        self.end = max(end, position + real)
+        return min(end - position, n)
