@@ -109,7 +109,8 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     bound = {}
     transports = {}
     for k, name in enumerate(LINKS):
-        ep = eps[name] = LinkEndpoint(2, 2, block, SR, cv=name == "cv", max_depth=128)
+        ep = eps[name] = LinkEndpoint(2, 2, block, SR, cv=name == "cv", max_depth=128,
+                                      stale_blocks=int(os.environ["NET_MATRIX_STALE"]) if os.environ.get("NET_MATRIX_STALE") else None)
         if role == "server":
             t = transport.server(ep, 0, transport=kind, host=host)
             bound[name] = t.port
@@ -185,7 +186,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     np.savez(out_path, sent_t=sent_t, played_pos=played_pos, played_t=played_t, under=under, cv=cv_out, hist=hist, buffer_trace=buffer_trace,
              drift_ppm=rx._slope * 1e6, adjustments=rx.adjustments, stalls=rx.stalls, late=rx.late, lost=rx.lost,
              fec=_fec_counts(transports["audio"]),
-             frames=st.get("frames", 0), wire_bytes=wire_bytes, depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
+             frames=st.get("frames", 0), wire_bytes=wire_bytes, dropped_stale=eps["audio"].dropped_stale, depth=st.get("depth", 0.0), rtt=st.get("rtt_ms", float("nan")))
     print(json.dumps({"done": True}), flush=True)
     time.sleep(0.3)
     net.stop()
@@ -330,6 +331,7 @@ def measure(srv, cli, block, seconds):
             "glitch_at_s": [round(float(warm + g) * block / SR, 2) for g in starts[:10]],
             # the server's stand-in audio thread's worst lateness (a real card would miss callbacks)
             "audio_thread_late_ms": round(float(np.max(late)) * 1e3, 2),
+            "dropped_stale": int(srv["dropped_stale"]),  # audio the server end's network thread sent too late to bother
             "audio_thread_late_at_s": round(float(np.argmax(late)) * block / SR, 2)}
 
 

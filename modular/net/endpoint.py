@@ -8,12 +8,18 @@ Any thread:
     endpoint.status                  # a dict the network thread replaces a few times a second
 
 The network thread drains the send ring into the session (``pump``): CV is always sent;
-audio that has waited longer than ``stale_blocks`` is dropped (it would be late anyway),
-and the carrier drops audio too when its own queue is backed up. Received frames of
+audio that has waited longer than ``stale_blocks`` (by default the deepest the jitter
+buffers may go, ``max_depth``) is dropped: it would be late at the other end anyway. A
+network thread held up for a few blocks by a busy machine sends what waited, which
+the other end's buffer still plays in time when it is that deep (as it is on a lossy
+path), instead of a gap that no parity can fill. The carrier drops audio too when its
+own queue is backed up. Received frames of
 ``stream_in`` go into the jitter buffer's inbox (``deliver``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -26,13 +32,13 @@ class LinkEndpoint:
     def __init__(self, channels_out: int, channels_in: int, block: int, sample_rate: int = 48000, *,
                  cv: bool = True, encoding: wire.Encoding = wire.Encoding.FLOAT32, mode: str = AUTO,
                  depth: float = 2.0, max_depth: float = 64.0, stream_out: int = 1, stream_in: int = 1,
-                 stale_blocks: int = 8, slots: int = 512):
+                 stale_blocks: int | None = None, slots: int = 512):
         self.block = block
         self.sample_rate = sample_rate
         self.cv = cv
         self.encoding = wire.Encoding.FLOAT32 if cv else encoding
         self.stream_out, self.stream_in = stream_out, stream_in
-        self.stale_blocks = stale_blocks
+        self.stale_blocks = min(slots - 8, math.ceil(max_depth)) if stale_blocks is None else stale_blocks
         self.tx = BlockRing(slots, channels_out, block)
         self.rx = JitterBuffer(channels_in, block, sample_rate, cv=cv, mode=mode, depth=depth,
                                max_depth=max_depth, slots=slots)
