@@ -10,7 +10,8 @@ interval, a frozen garbage collector, the jitter buffer's kernels loaded first).
 - an audio link (auto buffer) carrying the sender's timeline position as its samples:
   one-way latency server -> client, capture -> playout (p50/p99 over every block played
   after a warm-up, the block being played included), glitches (runs of blocks with
-  missing samples) per minute, and kbps: what the server end's audio link sent while
+  missing samples) per minute (and how many of them came within 100 ms of a stall of
+  the whole machine: both ends' audio threads woken over 4 ms late), and kbps: what the server end's audio link sent while
   measured (UDP payloads with the parity the path asked for, or TCP stream bytes);
 - a CV link (auto buffer) carrying a ramp and a sine: CV bit errors = CV samples played
   that differ from the sent value at their position, or positions skipped.
@@ -63,6 +64,7 @@ from modular.net import netns  # noqa: E402
 
 SR = 48000
 WARMUP = 1.5  # seconds not measured: connection, the auto buffer's first statistics
+STALL_MS = 4.0  # an audio thread woken this late (3 blocks at 64) was stalled
 LINKS = ("audio", "cv")
 SPIN = float(os.environ.get("NET_MATRIX_SPIN", "0"))
 
@@ -307,6 +309,16 @@ def measure(srv, cli, block, seconds):
     lat = (played_t[ok] - (sent_t[src] + frac)) * 1e3 + block / SR * 1e3  # + the block being played
     starts = np.flatnonzero(np.diff(under[warm:].astype(int)) == 1) + 1
     glitches = len(starts)
+    # glitches within 100 ms of a stall of the whole machine: both ends' stand-in audio
+    # threads (two processes, SCHED_FIFO) woken more than STALL_MS late. With sound cards
+    # such a stall is a missed callback at both ends, whatever the network did.
+    period = block / SR
+    k = np.arange(n_blocks)
+    stalled_srv = sent_t - (sent_t[0] + k * period) > STALL_MS / 1e3
+    stalled_cli = played_t - (played_t[0] + k * period) > STALL_MS / 1e3
+    window = int(0.1 / period)
+    machine = sum(1 for g in starts if stalled_srv[max(0, warm + g - window):warm + g + 1].any()
+                  and stalled_cli[max(0, warm + g - window):warm + g + 1].any())
     # CV: every played sample is the sent value at its position; none skipped
     y = cli["cv"][:, warm * block:]
     fresh = np.concatenate([[True], np.diff(y[0]) != 0])
@@ -323,6 +335,8 @@ def measure(srv, cli, block, seconds):
     return {"p50_ms": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
             "glitches_per_min": round(glitches / minutes, 2), "cv_bit_errors": bit_errors,
+            "glitches_at_machine_stalls": machine,
+            "glitches_per_min_otherwise": round((glitches - machine) / minutes, 2),
             "kbps": round(kbps, 1), "depth_blocks": round(float(cli["depth"]), 2),
             "rtt_ms": round(float(cli["rtt"]), 2), "drift_ppm": round(float(cli["drift_ppm"]), 1),
             "adjustments": int(cli["adjustments"]), "stalls": int(cli["stalls"]), "late_frames": int(cli["late"]),
