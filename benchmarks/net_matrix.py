@@ -87,7 +87,8 @@ def relay(to_port, loss, delay, jitter, seconds, seed):
     p = subprocess.Popen(_modular() + ["impair", "--listen", str(port), "--to", f"127.0.0.1:{to_port}",
                                        "--loss", str(loss), "--delay", str(delay), "--jitter", str(jitter),
                                        "--seed", str(seed), "--duration", str(seconds + 20)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))))
     return p, port
 
 

@@ -85,8 +85,10 @@ def cpu_seconds(pid: int) -> float:
 def start_server():
     exe = Path(sys.executable).parent / "modular"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "modular.cli"]
+    # the server of this tree (another checkout's editable install would be found otherwise)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen(cmd + ["server", "--port", "0", "--http-port", "-1", "--host", "127.0.0.1",
-                                   "--max-sessions", "2048"], stdout=subprocess.PIPE, text=True)
+                                   "--max-sessions", "2048"], stdout=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline().split()
     return proc, int(line[3]), int(line[5])
 

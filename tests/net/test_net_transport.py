@@ -116,6 +116,8 @@ def test_peer_leaving_stops_the_buffer_and_the_counts(net):
     net.add(transport.client(b2, "127.0.0.1", srv.port))
     ya, _ = run_audio([a, b2], 2.0)
     assert a.status["connected"] and a.rx.lost == 0, a.rx.stats()
-    assert a.status["depth"] < 10, a.status
+    # played from its own start: a buffer that had kept waiting for the departed peer
+    # would be at max_depth (128) after its 1.5 s; a stall of the machine may add a few
+    assert a.status["depth"] < 32, a.status
     check_cv(ya[:, -3 * SR // 2:])
     assert net.errors == []
