@@ -69,6 +69,11 @@ LINKS = ("audio", "cv")
 SPIN = float(os.environ.get("NET_MATRIX_SPIN", "0"))
 
 
+def _tree_env():
+    """The environment for the processes a cell starts: this tree's modular first."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -88,7 +93,7 @@ def relay(to_port, loss, delay, jitter, seconds, seed):
                                        "--loss", str(loss), "--delay", str(delay), "--jitter", str(jitter),
                                        "--seed", str(seed), "--duration", str(seconds + 20)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))))
+                         env=_tree_env())
     return p, port
 
 
@@ -237,7 +242,7 @@ class _End:
 
 
 def run_cell(kind, loss, delay, jitter, block, seconds, seed=1, path="relay"):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = _tree_env()
     ns = None
     ends = []
     procs = []

@@ -524,10 +524,11 @@ class RadioClient(Module):
         if t is None:
             return
         jb = self.jb
-        if self._epoch != self._seen_epoch or jb.resyncs != self._resyncs:
-            if self._epoch != self._seen_epoch:
-                self._seen_epoch = self._epoch
-                jb.reset()
+        renewed = self._epoch != self._seen_epoch
+        if renewed:
+            self._seen_epoch = self._epoch
+            jb.reset()
+        if renewed or jb.resyncs != self._resyncs:  # a new timeline: nothing of it answered yet
             self._resyncs = jb.resyncs
             self._prev_pos = None
             self._answered.reset()

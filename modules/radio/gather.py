@@ -35,14 +35,12 @@ class FrameGatherer:
         published (the network thread has something to send). A shorter block (the
         tail of one) goes out as a frame of its own."""
         ring, b, k = self.ring, self.block, self._count
+        short = block.shape[1] != b
         sent = False
-        if k and (position != self._at + k * b or block.shape[1] != b):
+        if k and (position != self._at + k * b or short):
             sent = self._publish(k)  # the timeline jumped: send what was gathered
             k = 0
-        if block.shape[1] != b:
-            self._count = 0
-            return ring.push(position, block) or sent
-        if k == 0 and self.per_frame <= 1:
+        if k == 0 and (short or self.per_frame <= 1):
             self._count = 0
             return ring.push(position, block) or sent
         if k == 0:
