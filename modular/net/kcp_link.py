@@ -107,9 +107,13 @@ def pack_datagrams(token: bytes, conv: int, segments, messages, mtu: int) -> lis
     for seg in segments:
         if len(seg) > room:
             out.append(seal(SEALED_HEADER, token, seg))
-        else:
-            cur.append(SEGMENT_HEADER + seg)
-            size += 2 + len(cur[-1])
+            continue
+        seg = SEGMENT_HEADER + seg
+        if cur and size + 2 + len(seg) > mtu:
+            out.append(seal_datagram(token, conv, cur))
+            cur, size = [], DATAGRAM_OVERHEAD
+        cur.append(seg)
+        size += 2 + len(seg)
     for m in messages:
         if cur and size + 2 + len(m) > mtu:
             out.append(seal_datagram(token, conv, cur))

@@ -1,9 +1,11 @@
 """A KCP link asks to be ticked only while something of its own is unacknowledged, and
-a segment lost on the way is still resent by those ticks."""
+a segment lost on the way is still resent by those ticks; KCP output riding in DATAGRAMs
+keeps each datagram within the MTU."""
 
 import math
 
-from modular.net.kcp_link import KcpLink
+from modular.net import wire
+from modular.net.kcp_link import SEGMENT_HEADER, KcpLink, open_datagram, pack_datagrams
 
 TOKEN = bytes(range(16))
 
@@ -40,3 +42,16 @@ def test_idle_link_needs_no_ticks_and_a_lost_segment_is_resent():
         a.datagram_received(d, now + 0.001)
     a.take_datagrams()
     assert math.isinf(a.next_deadline)  # acknowledged: nothing left to time
+
+
+def test_segments_riding_in_datagrams_are_split_at_the_mtu():
+    """Several KCP outputs ready at once (CV frames of 700 bytes) and an audio frame: no
+    datagram may exceed the MTU, or a path that carries exactly that would lose them."""
+    segments = [bytes([7, 0, 0, 0]) + bytes([i]) * 696 for i in range(3)]
+    audio = wire.header(wire.MsgType.FRAME) + bytes(300)
+    for mtu, datagrams in ((1200, 3), (1452, 2)):
+        out = pack_datagrams(TOKEN, 7, segments, [audio], mtu)
+        assert all(len(d) <= mtu for d in out), (mtu, [len(d) for d in out])
+        messages = [m for d in out for m in open_datagram(TOKEN, 7, d)]
+        assert messages == [SEGMENT_HEADER + seg for seg in segments] + [audio]  # all, in order
+        assert len(out) == datagrams  # and no more datagrams than the MTU asks for
