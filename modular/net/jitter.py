@@ -25,11 +25,12 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
   buffer does. It grows at once when frames start arriving later, and shrinks only after
   ``shrink_after`` seconds of needing less.
 
-Moving O skips samples (shrink) or replays held ones (grow). A CV stream in auto mode
-shrinks only inside held values (a gate, a held pitch: samples equal to the one being
-held), so what plays stays the sent stream bit for bit with a held value shortened;
-this also follows two sample clocks that drift apart. A CV that never holds still is
-cut only when its depth nears the ring's size; a fixed depth set lower does shrink it. Depth is capped at
+Moving O skips samples (shrink) or replays held ones (grow). A CV stream shrinks only
+inside held values (a gate, a held pitch: samples equal to the one being held), so what
+plays stays the sent stream bit for bit with a held value shortened; this is how auto
+mode gives buffering back, and how both modes follow two sample clocks that drift apart
+or a least lateness that settles lower. A CV that never holds still is cut only when its
+depth nears the ring's size, or when a smaller fixed depth is set. Depth is capped at
 ``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
 missing at playout are concealed (audio fades out and back in, CV holds its last value)
 and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
@@ -301,6 +302,7 @@ class JitterBuffer:
                 want = trend + self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
             slack = self.block // 4
             grow_hold, shrink_hold = 0, self._shrink_reads
+            changed = False
         want = min(max(want, base), base + int(self.max_depth * self.block))
         self.target_offset = want - base
         self._base = base
@@ -320,7 +322,10 @@ class JitterBuffer:
             # frames still in flight would come late
             skip = min(offset - want, self._newest_end - self.playout - self.block)
             if self._off_target_for > shrink_hold and skip > 0:
-                if self.cv and self.mode == AUTO:
+                # CV is cut only when the user sets a smaller fixed depth: following the
+                # statistics (auto) or the least lateness (fixed) gives buffering back
+                # inside held values, and a CV that never holds still stays deeper
+                if self.cv and not changed:
                     self._shorten_cv(skip, offset - base > 3 * self._max_wait // 4)
                 else:
                     self.playout += skip
