@@ -33,6 +33,7 @@ from modular.net.fec import FecEncoder
 from modular.net.kcp_link import KcpLink, open_datagram, pack_datagrams
 from modular.net.pathloss import InboundLoss, ReportedLoss
 from modular.net.udp import MTU
+from modular.net.udpsock import udp_socket
 from modular.net.wire import FLAG_CV, FLAG_RESPONSE, Encoding, MsgType, ProtocolError
 
 _FRAME = struct.Struct(">HBBIqBBH")  # a FRAME's fields after the message header
@@ -54,7 +55,7 @@ class LeanListener:
     def __init__(self, server: tuple, index: int, block: int, handle: str, ret: wire.StreamInfo,
                  sample_rate: int = 48000, clock=None):
         self.clock = clock or time.monotonic
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = udp_socket(socket.AF_INET, buffers=None)
         self.sock.connect(server)
         self.sock.setblocking(False)
         # receive timestamps are CLOCK_REALTIME; arrivals are on CLOCK_MONOTONIC, like the sends
@@ -139,6 +140,8 @@ class LeanListener:
                 self._unreliable.append(_PONG_HEAD + _PONG.pack(ping_id, t1, _us(now), _us(now)))
             elif mt == MsgType.REPORT:
                 self.reported.add(wire.decode(m), now)
+            elif mt == MsgType.PROBE:  # the server tries larger datagrams (pmtu.py): say it passed
+                self._unreliable.append(wire.encode(wire.ProbeAck(wire.decode(m).probe_id)))
 
     def _reliable(self, m: bytes, now: float, arrival: float, on_cv):
         mt = m[3]

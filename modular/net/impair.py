@@ -33,7 +33,8 @@ class ImpairRelay:
                  listen_host: str = "127.0.0.1"):
         self.to = to
         self.up = up  # client -> server
-        self.down = down or Impairment(up.loss, up.delay, up.jitter, up.burst, up.reorder, up.dup, up.seed + 1)
+        self.down = down or Impairment(up.loss, up.delay, up.jitter, up.burst, up.reorder, up.dup, up.seed + 1,
+                                         mtu=up.mtu)
         family = socket.AF_INET6 if ":" in listen_host else socket.AF_INET
         self.front = socket.socket(family, socket.SOCK_DGRAM)
         self.front.bind((listen_host, listen_port))
@@ -51,7 +52,7 @@ class ImpairRelay:
         self.received = {"up": 0, "down": 0}
 
     def _schedule(self, imp, data, sock, addr, now):
-        for t in imp.fate(now):
+        for t in imp.fate(now, len(data)):
             heapq.heappush(self._heap, (t, self._n, data, sock, addr))
             self._n += 1
 
@@ -123,6 +124,8 @@ def parser() -> argparse.ArgumentParser:
                    help="mean length of a loss burst, datagrams (Gilbert-Elliott); 1 = independent")
     p.add_argument("--reorder", type=float, default=0.0, metavar="PCT")
     p.add_argument("--dup", type=float, default=0.0, metavar="PCT")
+    p.add_argument("--mtu", type=int, default=0, metavar="BYTES",
+                   help="largest datagram (UDP payload) passed each way; larger ones are lost (0: any)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     return p
@@ -133,13 +136,14 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         imp = Impairment(loss=a.loss / 100, delay=a.delay / 1000, jitter=a.jitter / 1000, burst=a.burst,
-                         reorder=a.reorder / 100, dup=a.dup / 100, seed=a.seed)
+                         reorder=a.reorder / 100, dup=a.dup / 100, seed=a.seed, mtu=a.mtu)
         relay = ImpairRelay(a.listen, a.to, imp, listen_host=a.listen_host)
     except (ValueError, OSError) as exc:
         print(f"modular impair: {exc}", file=sys.stderr)
         return 2
     print(f"impair: 127.0.0.1:{relay.port} -> {a.to[0]}:{a.to[1]} loss {a.loss}% delay {a.delay} ms "
-          f"jitter {a.jitter} ms burst {a.burst} reorder {a.reorder}% dup {a.dup}% seed {a.seed}", flush=True)
+          f"jitter {a.jitter} ms burst {a.burst} reorder {a.reorder}% dup {a.dup}% seed {a.seed}"
+          + (f" mtu {a.mtu}" if a.mtu else ""), flush=True)
     try:
         relay.run(a.duration)
     except KeyboardInterrupt:

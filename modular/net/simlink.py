@@ -31,6 +31,7 @@ class Impairment:
     dup: float = 0.0  # fraction
     seed: int = 0
     down: bool = False  # the link is cut: everything is lost (for tests of timeouts)
+    mtu: int = 0  # largest UDP payload the path carries (0: any): larger datagrams vanish, as with DF set
 
     def __post_init__(self):
         if not 0.0 <= self.loss < 1.0:
@@ -45,12 +46,16 @@ class Impairment:
         self._p_fail = self._p_recover * self.loss / (1.0 - self.loss)
         if self._p_fail > 1.0:
             raise ValueError(f"loss {self.loss} cannot have spells as short as {self.burst} on average")
-        self.sent = self.lost = self.duplicated = self.reordered = 0
+        self.sent = self.lost = self.duplicated = self.reordered = self.too_big = 0
 
-    def fate(self, now: float) -> list[float]:
-        """Delivery times of one datagram sent at ``now``: [] if lost, two if duplicated."""
+    def fate(self, now: float, size: int = 0) -> list[float]:
+        """Delivery times of one datagram of ``size`` bytes sent at ``now``: [] if lost,
+        two if duplicated."""
         rng = self._rng
         self.sent += 1
+        if self.mtu and size > self.mtu:
+            self.too_big += 1
+            return []
         if self.down:
             self.lost += 1
             return []
@@ -87,7 +92,7 @@ class SimPath:
         self.delivered = 0
 
     def send(self, datagram: bytes, now: float):
-        for t in self.impairment.fate(now):
+        for t in self.impairment.fate(now, len(datagram)):
             heapq.heappush(self._heap, (t, self._n, datagram))
             self._n += 1
 

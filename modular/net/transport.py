@@ -16,6 +16,7 @@ from .endpoint import LinkEndpoint
 from .framing import StreamDecoder, frame
 from .session import DROPPABLE, FrameReceived, Session, SessionConfig, State
 from .udp import UdpClient, UdpServer
+from .udpsock import udp_socket
 from .wire import ErrorCode, MsgType, ProtocolError, decode
 
 UDP, TCP = "udp", "tcp"
@@ -73,7 +74,7 @@ class UdpClientTransport(_Base):
     def attach(self, net):
         self.net = net
         self.endpoint.kick = net.kick
-        self.sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        self.sock = udp_socket(self.family)
         self.sock.connect(self.addr)
         self.sock.setblocking(False)
         self._register(self.sock)
@@ -128,7 +129,7 @@ class UdpServerTransport(_Base):
         self.family, self.bind_addr = _resolve(host, port, socket.SOCK_DGRAM)
         self.core = UdpServer(self.config, max_sessions=max_sessions, link_options=link_options)
         self.current = None  # the UdpPeer feeding the endpoint
-        self.sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        self.sock = udp_socket(self.family)
         self.sock.bind(self.bind_addr)
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]

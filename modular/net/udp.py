@@ -23,14 +23,15 @@ import collections
 
 from . import wire
 from .fec import PARITY_INDEX, FecDecoder, FecEncoder, frame_ids, warm_up
-from .kcp_link import KcpLink, open_datagram, pack_datagrams, sealed_conv, unseal
+from .kcp_link import DATAGRAM_OVERHEAD, KcpLink, open_datagram, pack_datagrams, seal_datagram, sealed_conv, unseal
 from .pathloss import InboundLoss, ReportedLoss
+from .pmtu import BASE_MTU, PathMtu
 from .session import (DROPPABLE, FORWARDED_PARITY, PROTECTED, UNRELIABLE, ParityReceived, Session, SessionConfig,
                       State)
 from .wire import ErrorCode, MsgType, ProtocolError
 
 LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
-MTU = 1200  # bytes of UDP payload we send at most (what KCP is set to as well)
+MTU = BASE_MTU  # bytes of UDP payload every path carries: KCP's budget, and DATAGRAMs' until probed larger
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
 TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
@@ -38,6 +39,8 @@ TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
 _HANDSHAKE = frozenset({int(MsgType.HELLO), int(MsgType.WELCOME), int(MsgType.REJECT)})
 _FRAME, _PARITY, _REPORT = int(MsgType.FRAME), int(MsgType.PARITY), int(MsgType.REPORT)
 _SEGMENT, _SEALED, _DATAGRAM = int(MsgType.SEGMENT), int(MsgType.SEALED), int(MsgType.DATAGRAM)
+_PROBE, _PROBE_ACK = int(MsgType.PROBE), int(MsgType.PROBE_ACK)
+_PROBE_BYTES = DATAGRAM_OVERHEAD + 2 + len(wire.encode(wire.Probe(0)))  # a probe DATAGRAM without padding
 
 
 class UdpPeer:
@@ -69,6 +72,9 @@ class UdpPeer:
         self.loss_in = InboundLoss(session._started)
         self.reported = ReportedLoss()
         self.parity_withheld = 0  # pieces not sent: the peer's path does not need them
+        # DATAGRAMs as large as the path carries (pmtu.py); the PROBE_ACKs we owe the peer
+        self.pmtu = PathMtu(session._started)
+        self._probe_acks: list[bytes] = []
 
     def _ensure_link(self, now) -> KcpLink:
         if self.link is None:
@@ -88,6 +94,11 @@ class UdpPeer:
             report = self.loss_in.report(now)
             if report is not None:
                 unreliable.append(report)
+        if self._probe_acks:
+            unreliable += self._probe_acks
+            self._probe_acks.clear()
+        if now >= self.pmtu.next_deadline and s.state is State.ESTABLISHED:
+            self._probe(now)
         for data, how in s.take_outgoing():
             if not s.token or data[3] in _HANDSHAKE:
                 self._raw.append(data)
@@ -149,7 +160,14 @@ class UdpPeer:
         if not out:
             return  # parity still waiting for audio; KCP output goes out on its own
         segments = self.link.take_segments() if self.link is not None else ()
-        self._raw += pack_datagrams(self.session.token, self.session.session_id, segments, out, MTU)
+        self._raw += pack_datagrams(self.session.token, self.session.session_id, segments, out, self.pmtu.mtu)
+
+    def _probe(self, now: float):
+        probe = self.pmtu.probe(now)
+        if probe is not None:
+            probe_id, size = probe
+            message = wire.encode(wire.Probe(probe_id, size - _PROBE_BYTES))
+            self._raw.append(seal_datagram(self.session.token, self.session.session_id, message))
 
     def sealed_received(self, datagram, now: float):
         s = self.session
@@ -187,10 +205,24 @@ class UdpPeer:
                 s.receive_message(r, now)
         elif t == _REPORT:
             try:
-                self.reported.add(wire.decode(message), now)
+                report = wire.decode(message)
             except ProtocolError as exc:
                 s.rejected += 1
                 s.last_error = exc
+                return
+            self.reported.add(report, now)
+            self.pmtu.reported_loss(report.loss / wire.LOSS_SCALE, now)
+        elif t == _PROBE or t == _PROBE_ACK:
+            try:
+                msg = wire.decode(message)
+            except ProtocolError as exc:
+                s.rejected += 1
+                s.last_error = exc
+                return
+            if t == _PROBE:
+                self._probe_acks.append(wire.encode(wire.ProbeAck(msg.probe_id)))
+            else:
+                self.pmtu.acked(msg.probe_id, now)
         elif t == _PARITY:
             try:
                 p = wire.decode(message)
@@ -218,6 +250,10 @@ class UdpPeer:
             t = min(t, self.link.next_deadline)
         if self._parity:  # parity that found no audio to ride with goes alone (pump)
             t = min(t, self._parity_since + PARITY_WAIT)
+        if self._probe_acks:
+            t = 0.0
+        elif self.pmtu.next_deadline < t and self.session.state is State.ESTABLISHED:
+            t = self.pmtu.next_deadline
         if self.closed_at is not None:
             t = min(t, self.closed_at + LINGER)
         return t

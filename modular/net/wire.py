@@ -20,9 +20,10 @@ import numpy as np
 from . import runs
 
 MAGIC = b"MX"
-VERSION = 4  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
+VERSION = 5  # 2: audio FRAMEs may travel as DATAGRAMs with PARITY; a DATAGRAM holds several messages
 #             3: a DATAGRAM may carry KCP segments (SEGMENT) along with unreliable messages
 #             4: REPORT (the loss a receiver asks the sender's parity to cover) and SLOT
+#             5: PROBE and PROBE_ACK (path MTU: DATAGRAMs larger than 1200 bytes where they pass)
 HEADER = struct.Struct(">2sBB")
 HEADER_SIZE = HEADER.size
 
@@ -51,6 +52,8 @@ class MsgType(IntEnum):
     ERROR = 0x15
     PARITY = 0x16  # UDP only: forward error correction for a group of audio frames (fec.py)
     REPORT = 0x17  # UDP only: the audio loss the receiver asks the sender's parity to cover
+    PROBE = 0x18  # UDP only, alone in a padded DATAGRAM: does a datagram this large pass? (pmtu.py)
+    PROBE_ACK = 0x19  # UDP only: it did
     # radio (v1 layouts are fixed; a peer that does not serve them answers ERROR UNSUPPORTED)
     STREAM_INFO = 0x20
     REGISTER = 0x21
@@ -645,11 +648,50 @@ class Report:
         return cls(*r.unpack(cls._S))
 
 
-MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Parity, Report, Ping, Pong, Keepalive, Bye,
+@dataclass(frozen=True)
+class Probe:
+    """UDP only, alone in its DATAGRAM: ``padding`` zero bytes make the datagram as large
+    as the path MTU being tried. The receiver answers PROBE_ACK with the same id."""
+
+    probe_id: int
+    padding: int = 0
+
+    TYPE = MsgType.PROBE
+    _S = struct.Struct(">I")
+
+    def body(self):
+        return self._S.pack(self.probe_id) + bytes(self.padding)
+
+    @classmethod
+    def parse(cls, r):
+        (probe_id,) = r.unpack(cls._S)
+        pad = bytes(r.rest())
+        _check(pad == bytes(len(pad)), "padding must be zero")
+        return cls(probe_id, len(pad))
+
+
+@dataclass(frozen=True)
+class ProbeAck:
+    """UDP only: the PROBE with this id arrived."""
+
+    probe_id: int
+
+    TYPE = MsgType.PROBE_ACK
+    _S = struct.Struct(">I")
+
+    def body(self):
+        return self._S.pack(self.probe_id)
+
+    @classmethod
+    def parse(cls, r):
+        return cls(*r.unpack(cls._S))
+
+
+MESSAGES = {cls.TYPE: cls for cls in (Hello, Welcome, Reject, Frame, Parity, Report, Probe, ProbeAck, Ping, Pong, Keepalive, Bye,
                                       Error, StreamInfo, Register, Subscribe, Unsubscribe, ListStreams,
                                       Listing, Result, Slot)}
 
-Message = (Hello | Welcome | Reject | Frame | Parity | Report | Ping | Pong | Keepalive | Bye | Error | StreamInfo
+Message = (Hello | Welcome | Reject | Frame | Parity | Report | Probe | ProbeAck | Ping | Pong | Keepalive | Bye | Error | StreamInfo
            | Register | Subscribe | Unsubscribe | ListStreams | Listing | Result | Slot)
 
 

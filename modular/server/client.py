@@ -44,6 +44,7 @@ from modular.net import session as ses
 from modular.net import wire
 from modular.net.session import SessionConfig, State
 from modular.net.udp import UdpClient
+from modular.net.udpsock import udp_socket
 from modular.net.wire import FLAG_DISCONTINUITY, FLAG_RESPONSE, NO_STREAM, STREAM_AUDIO, STREAM_CV, Encoding, ErrorCode, MsgType
 
 from .directory import RETURN_BASE, slot_of
@@ -508,16 +509,6 @@ def parse_address(server: str, default_port: int = DEFAULT_PORT) -> tuple[str, i
     return host, p
 
 
-def _big_buffers(sock, size: int = 4 << 20):
-    """Room for bursts: a full receive buffer drops datagrams, which KCP turns into
-    retransmission delays (the kernel caps this at net.core.rmem_max)."""
-    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, opt, size)
-        except OSError:
-            pass
-
-
 class RadioSocket:
     """A RadioPeer on its own UDP socket, run by the caller: ``poll(timeout)`` reads,
     ticks, sends and returns the events. For tools, tests and benchmarks."""
@@ -526,8 +517,7 @@ class RadioSocket:
         host, port = parse_address(server) if isinstance(server, str) else server
         family, _, _, _, addr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
         self.clock = clock
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        _big_buffers(self.sock)
+        self.sock = udp_socket(family)
         self.sock.connect(addr)
         self.sock.setblocking(False)
         self.peer = RadioPeer(clock(), **peer_options)
@@ -637,8 +627,7 @@ class RadioTransport:
     def attach(self, net):
         self.net = net
         family, _, _, _, addr = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        _big_buffers(self.sock)
+        self.sock = udp_socket(family)
         self.sock.connect(addr)
         self.sock.setblocking(False)
         net.selector.register(self.sock, selectors.EVENT_READ, (self, self.sock))

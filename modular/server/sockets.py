@@ -14,6 +14,7 @@ import socket
 
 from modular.net.framing import StreamDecoder, frame
 from modular.net.session import DROPPABLE, FORWARDED_PARITY, PROTECTED, Session, State
+from modular.net.udpsock import udp_socket
 from modular.net.wire import ErrorCode, MsgType, ProtocolError, decode
 
 from .core import RadioServerCore, ServerConfig
@@ -68,13 +69,7 @@ class ServerTransport:
         self.core = RadioServerCore(self.config, link_options=link_options)
         self.hub = self.core.hub
         family, addr = _resolve(host, port, socket.SOCK_DGRAM)
-        self.udp = socket.socket(family, socket.SOCK_DGRAM)
-        if hasattr(socket, "SO_RCVBUF"):
-            for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-                try:
-                    self.udp.setsockopt(socket.SOL_SOCKET, opt, 4 * 1024 * 1024)
-                except OSError:
-                    pass
+        self.udp = udp_socket(family)
         self.udp.bind(addr)
         self.udp.setblocking(False)
         self.port = self.udp.getsockname()[1]

@@ -195,7 +195,10 @@ def test_audio_through_5_percent_loss_arrives_whole_without_retransmission():
     sent = send.position // B
     got = state["frames"]
     missing = [p for p in range(0, (sent - 20) * B, B) if p not in got]
-    assert len(missing) <= 2, f"{len(missing)} of {sent} frames lost for good"
+    # a group is lost for good only when 5 of its 8 datagrams are (about 1.5e-5 of groups
+    # at 5 %: 0.1 of the 7500 groups here): allow one group, never two
+    assert len(missing) <= 4 and len({p // (4 * B) for p in missing}) <= 1, \
+        f"{len(missing)} of {sent} frames lost for good: {missing}"
     for p in list(got)[::97]:  # bit for bit, rebuilt or not
         f = got[p]
         t = np.arange(p, p + B)
@@ -203,7 +206,9 @@ def test_audio_through_5_percent_loss_arrives_whole_without_retransmission():
     # no frame waited for a round trip: all within the path's delay, jitter and a group
     lateness = np.array([state["arrival"][p] - p / SR for p in got])
     assert lateness.max() - lateness.min() < 0.010 + 8 * PERIOD
-    assert jb.underruns - before <= 1, jb.stats()  # <= 1 glitch in 30 s
+    # <= 1 glitch in 30 s besides those of a group lost for good (a glitch per run of it)
+    lost_runs = sum(1 for p in missing if p - B not in missing)
+    assert jb.underruns - before <= 1 + lost_runs, jb.stats()
     assert jb.depth < 20, jb.stats()  # ~10 ms of jitter + recovery, not a 40 ms round trip
     # nothing audio went through KCP
     assert peer.link is None or peer.link.sent < 200

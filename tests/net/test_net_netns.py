@@ -40,3 +40,30 @@ def test_cv_bit_for_bit_through_a_lossy_ip_path(kind):
     assert b.status["transport"] == kind and b.status["rtt_ms"] > 15  # 2 x 10 ms on the path
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert path.ns["a"] not in names and path.ns["b"] not in names, "namespaces removed"
+
+
+def test_a_datagram_too_large_for_the_path_is_lost_whole_never_fragmented():
+    """Path MTU probes (pmtu.py) must not pass in fragments: the peers' UDP socket sets the
+    don't-fragment bit and refuses what does not fit, where a plain socket fragments."""
+    import socket
+
+    from modular.net.udpsock import udp_socket
+
+    with netns.NetnsPath() as path:
+        subprocess.run(["ip", "-n", path.ns["a"], "link", "set", "lo", "mtu", "1300"], check=True)
+        with path.enter("a"):
+            rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rx.bind(("127.0.0.1", 0))
+            rx.settimeout(0.5)
+            plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            probing = udp_socket(socket.AF_INET)
+        try:
+            plain.sendto(bytes(1452), rx.getsockname())
+            assert len(rx.recv(65536)) == 1452  # through a 1300-byte link, in two fragments
+            with pytest.raises(OSError):  # EMSGSIZE: the probe is lost, as on a real path
+                probing.sendto(bytes(1452), rx.getsockname())
+            probing.sendto(bytes(1272), rx.getsockname())  # 1272 + 28 bytes of headers fit
+            assert len(rx.recv(65536)) == 1272
+        finally:
+            for s in (rx, plain, probing):
+                s.close()

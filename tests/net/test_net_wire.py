@@ -29,13 +29,14 @@ MESSAGES = [
     wire.Parity(1, 4096, 4, 4, 2, 0b1011, bytes(range(200)) * 3),
     wire.Slot("alice/jam", 17, False),
     wire.Report(655),
+    wire.ProbeAck(0xFFFFFFFF),
 ]
 
 
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
 def test_round_trip(msg):
     data = wire.encode(msg)
-    assert data[:3] == b"MX\x04"
+    assert data[:3] == b"MX\x05"
     assert wire.decode(data) == msg
     # any truncation or trailing byte is an error, of the right kind
     for cut in range(len(data)):
@@ -44,6 +45,21 @@ def test_round_trip(msg):
     with pytest.raises(ProtocolError) as e:
         wire.decode(data + b"\0")
     assert e.value.code == ErrorCode.MALFORMED
+
+
+def test_probe_is_padded_with_zeros_and_nothing_else():
+    """A PROBE's padding makes its datagram as large as the size tried: zeros only, so a
+    PROBE cannot smuggle anything, and a cut one is still an error."""
+    data = wire.encode(wire.Probe(42, 1400))
+    assert len(data) == 4 + 4 + 1400
+    assert wire.decode(data) == wire.Probe(42, 1400)
+    assert wire.decode(data + b"\0") == wire.Probe(42, 1401)
+    for cut in range(8):
+        with pytest.raises(ProtocolError):
+            wire.decode(data[:cut])
+    with pytest.raises(ProtocolError) as e:
+        wire.decode(data[:-1] + b"\x01")
+    assert e.value.code == ErrorCode.BAD_VALUE
 
 
 def frame_of(block, encoding, cv=False, position=480):
