@@ -25,14 +25,21 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
   buffer does. It grows at once when frames start arriving later, and shrinks only after
   ``shrink_after`` seconds of needing less.
 
-Moving O skips samples (shrink) or replays held ones (grow). A CV stream in auto mode
-shrinks only inside held values (a gate, a held pitch: samples equal to the one being
-held), so what plays stays the sent stream bit for bit with a held value shortened;
-this also follows two sample clocks that drift apart. A CV that never holds still is
-cut only when its depth nears the ring's size; a fixed depth set lower does shrink it. Depth is capped at
-``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
-missing at playout are concealed (audio fades out and back in, CV holds its last value)
-and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
+Moving O skips samples (shrink) or steps back over positions already played (grow),
+which then play as a concealment (CV holds its last value, audio fades out and back in).
+On an audio stream a skip is cross-faded: for ``crossfade`` seconds (3 ms) what plays
+blends linearly from the old continuation (the positions the playout point left) into
+the new position, so the waveform never jumps; from then on it is the stream at the new
+position, bit for bit. A CV stream in auto mode shrinks only inside held values (a
+gate, a held pitch: samples equal to the one being held), so what plays stays the sent
+stream bit for bit with a held value shortened; this also follows two sample clocks that
+drift apart. A CV that never holds still is cut only when its depth nears the ring's
+size; a fixed depth set lower does shrink it (a hard skip: CV is never blended).
+
+Depth is capped at ``max_depth`` blocks; frames too late are counted in ``late`` and
+dropped; samples missing at playout are concealed (audio fades out and back in, CV holds
+its last value) and counted in ``lost``; each run of blocks with missing samples counts
+one ``underrun``.
 In auto mode, when nothing at or after the playout point has arrived yet, the buffer
 waits (holds) instead of skipping: over KCP such data is late, never lost.
 """
@@ -54,7 +61,7 @@ class JitterBuffer:
                  mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
-                 trend_window: float = 1.0, trend_windows: int = 30):
+                 trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -78,6 +85,21 @@ class JitterBuffer:
         self._conceal = np.full(1, 1 << 30, np.int64)
         self._decay = np.float32(math.exp(-1.0 / (0.002 * sample_rate)))  # audio fades in ~2 ms
         self._recover = max(1, int(0.001 * sample_rate))
+        # An audio stream's moves of the playout point are cross-faded over 3 ms (0: hard
+        # jumps). Long enough that the splice's spectrum falls off 12 dB per octave above
+        # ~330 Hz instead of spreading like a step's; short enough that the two passages
+        # overlap as one event, not an echo, and that what has arrived ahead of the playout
+        # point (at least a block past the skip) usually covers it. The time, not a block:
+        # what is heard depends on milliseconds, whatever the engine's block.
+        # Linear gains (summing to 1), not equal-power ones: the blend never leaves the range
+        # of the two signals, so a hot signal cannot overshoot into clipping, and a sine
+        # in phase with itself passes unchanged. For unrelated material (the usual case
+        # a few ms apart) linear dips by 3 dB at the midpoint, for a millisecond or so,
+        # too short for the ear to hear as a change of loudness.
+        self._xfade_len = max(0, int(round(crossfade * sample_rate)))
+        self._fade = np.zeros(4, np.int64)  # kernels.crossfade's state: jump, done, length, live
+        self._fade_old = np.zeros(channels, np.float32)  # the old continuation's last value
+        self._fade_left = 0  # samples of the cross-fade still to play
         self.inbox = BlockRing(slots, channels, max_frame)
         # lateness histogram: bins of an eighth of a block, 1024 of them (128 blocks)
         self._bin = max(1, block // 8)
@@ -169,6 +191,7 @@ class JitterBuffer:
         self._slope = 0.0
         self._late_run = 0
         self._off_target_for = 0
+        self._fade_left = 0
 
     def _observe(self, lateness: int):
         w = self._win_min
@@ -282,7 +305,12 @@ class JitterBuffer:
         its reference (the least lateness, which drifts with the two sample clocks)
         only when that has moved by more than a block for ``shrink_after`` seconds, so
         statistical noise never makes it skip or hold.
+
+        On an audio stream a move is cross-faded (``_move``); while that fade plays, the
+        next move waits: a new one would have to fade out of a blend.
         """
+        if self._fade_left > 0:
+            return
         trend = self._trend()
         base = trend + self._quantile(0.01, upper=False)
         if self.mode == FIXED:
@@ -323,11 +351,37 @@ class JitterBuffer:
                 if self.cv and self.mode == AUTO:
                     self._shorten_cv(skip, offset - base > 3 * self._max_wait // 4)
                 else:
-                    self.playout += skip
+                    if self.cv:
+                        self.playout += skip
+                    else:
+                        self._move(skip)
                     self.adjustments += 1
                     self._off_target_for = 0
         else:
             self._off_target_for = 0
+
+    def _move(self, jump: int):
+        """Move an audio stream's playout point by ``jump`` samples and cross-fade from
+        the old continuation into the new one (kernels.crossfade, as the next reads
+        play). A shrink fades the old continuation out of the ring, so the fade is no
+        longer than what has arrived from the old playout point on (the skip is bounded
+        so that at least a block past it has); a gap there is concealed. A fade that
+        starts while a gap is still being concealed (or recovered from) fades out of
+        the concealment, so the recovery's own fade-in is not cut short."""
+        old = self.playout
+        self.playout += jump
+        length = self._xfade_len
+        if jump > 0:
+            length = min(length, self._newest_end - old)
+        if length <= 0:
+            return
+        f = self._fade
+        f[0] = jump
+        f[1] = 0
+        f[2] = length
+        f[3] = 1 if self._conceal[0] >= self._recover else 0
+        self._fade_old[:] = self._held
+        self._fade_left = length
 
     def _shorten_cv(self, skip: int, over_ring: bool):
         """Auto mode on a CV stream: give back buffering without cutting anything out.
@@ -378,6 +432,12 @@ class JitterBuffer:
                                               self._quiet_end)
                 kernels.play(self._ring, self._stamp, self._mask, self._newest_end, out[:, k:], self._held,
                              self._conceal, self.cv, self._decay, self._recover, 1 << 62)
+                if self._fade_left > 0:
+                    self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout,
+                                                         out[:, :k], self._fade_old, self._fade, self._decay)
+                    self._fade[3] = 0  # the rest is held: the old continuation is concealed with it
+                    self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout,
+                                                         out[:, k:], self._fade_old, self._fade, self._decay)
                 self.stalls += 1
                 self._dropout(True)
                 self.playout += k
@@ -390,6 +450,9 @@ class JitterBuffer:
         # buffer (_quiet_end), nothing is expected: held on purpose, not lost
         missing = kernels.play(self._ring, self._stamp, self._mask, self.playout, out, self._held,
                                self._conceal, self.cv, self._decay, self._recover, self._quiet_end)
+        if self._fade_left > 0:
+            self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout, out,
+                                                 self._fade_old, self._fade, self._decay)
         self._dropout(missing > 0)
         self.lost += missing
         self.playout += n

@@ -269,3 +269,91 @@ def test_played_names_the_position_each_block_came_from_through_depth_changes(mo
                 raise AssertionError(f"block {k}: sample {i} is position {out[0, i]}, played says {jb.played + i}")
     # fixed: three new depths; auto: deeper for the first late burst
     assert moved >= (3 if mode == "fixed" else 1) and checked > 100000, (moved, checked)
+
+
+# ------------------------------------------------------------ audio: moves of the playout point
+
+AMP, TONE = 5.0, 1000.0  # a 1 kHz sine at 5 V
+CLEAN_STEP = 2 * np.pi * TONE / SR * AMP  # the largest step between two samples of that sine
+
+
+def sine(position, n=B):
+    t = np.arange(position, position + n, dtype=np.float64)
+    return (AMP * np.sin(2 * np.pi * TONE * t / SR)).astype(np.float32)[None, :]
+
+
+def play_sine(jb, seconds, delay, per_read=None):
+    """Frames of the sine, one a block, sent every period and delivered ``delay(i)``
+    seconds later, in order (a frame never overtakes the one before, as over KCP).
+    Returns the played samples and, per block read, where it began (``played``)."""
+    n = int(seconds / PERIOD)
+    arrivals, floor = [], 0.0
+    for i in range(n):
+        floor = max(floor, i * PERIOD + delay(i))
+        arrivals.append((floor, i))
+    out = np.zeros((1, B), np.float32)
+    ys, played, k = [], [], 0
+    for r in range(n):
+        now = r * PERIOD + 1e-9
+        while k < n and arrivals[k][0] <= now:
+            i = arrivals[k][1]
+            jb.offer(wire.Frame(1, i, i * B, 1, B, wire.Encoding.FLOAT32, sine(i * B).tobytes()), arrivals[k][0])
+            k += 1
+        if per_read:
+            per_read(r, jb)
+        jb.read(out)
+        ys.append(out[0].copy())
+        played.append(jb.played)
+    return np.concatenate(ys), np.array(played)
+
+
+def _shrinking(mode, crossfade):
+    """An audio buffer made to shrink by many blocks at once. Auto: frames come 30 ms
+    late for 2 s, then 5 ms late; the short memory forgets the 30 ms within ~6 s and
+    the buffer gives the 25 ms back 1 s later. Fixed: the depth drops from 20 blocks
+    to 2.5 at 2 s."""
+    if mode == "auto":
+        jb = JitterBuffer(1, B, SR, cv=False, mode="auto", memory=0.5, shrink_after=1.0, crossfade=crossfade)
+        y, played = play_sine(jb, 10.0, lambda i: 0.030 if i * PERIOD < 2.0 else 0.005)
+    else:
+        jb = JitterBuffer(1, B, SR, cv=False, mode="fixed", depth=20.0, crossfade=crossfade)
+        y, played = play_sine(jb, 4.0, lambda i: 0.005,
+                              per_read=lambda r, j: j.set_depth(20.0 if r * PERIOD < 2.0 else 2.5))
+    steps = np.diff(played)
+    moved = np.flatnonzero(steps != B)[-1] + 1  # the block of the last move
+    return jb, y, played, moved, int(steps[moved - 1]) - B
+
+
+@pytest.mark.parametrize("mode", ["auto", "fixed"])
+def test_audio_shrink_is_cross_faded_and_does_not_click(mode):
+    jb, y, played, moved, jump = _shrinking(mode, 0.003)
+    assert jump >= 10 * B and jump % 48, "a shrink by many blocks, not a whole number of the sine's periods"
+    fade = jb._xfade_len
+    # A linear cross-fade of two sines of amplitude A, over L samples, steps at most by
+    # the sine's own largest step plus 2A / (L + 1) (the gains move by 1/(L+1) a sample).
+    bound = CLEAN_STEP + 2 * AMP / (fade + 1)
+    start = int(0.5 * SR)  # once playing
+    assert np.abs(np.diff(y[start:])).max() <= bound, np.abs(np.diff(y[start:])).max()
+    # the same buffer jumping hard: the step of the skip is many times larger
+    _, hard, hard_played, hard_moved, hard_jump = _shrinking(mode, 0.0)
+    assert hard_jump == jump and hard_moved == moved
+    assert np.abs(np.diff(hard[start:])).max() > 4 * bound
+
+
+@pytest.mark.parametrize("mode", ["auto", "fixed"])
+def test_after_the_cross_fade_the_output_is_the_input_at_the_new_position_bit_for_bit(mode):
+    jb, y, played, moved, jump = _shrinking(mode, 0.003)
+    fade = jb._xfade_len
+    blocks = -(-fade // B)  # the blocks the fade spans
+    for r in range(moved + blocks, len(played)):
+        assert np.array_equal(y[r * B:(r + 1) * B].view(np.uint32), sine(played[r])[0].view(np.uint32)), r
+    # inside the fade every sample lies between the old continuation and the new position
+    for i in range(fade):
+        r, k = moved + i // B, i % B
+        p = played[r] + k
+        new, old = sine(p, 1)[0, 0], sine(p - jump, 1)[0, 0]
+        assert min(new, old) - 1e-6 <= y[r * B + k] <= max(new, old) + 1e-6, i
+    # and it moves from the one to the other: first near the old, last near the new
+    assert abs(y[moved * B] - sine(played[moved] - jump, 1)[0, 0]) < 2 * AMP / (fade + 1) + 1e-6
+    last = moved * B + fade - 1
+    assert abs(y[last] - sine(played[moved] + fade - 1, 1)[0, 0]) < 2 * AMP / (fade + 1) + 1e-6
