@@ -25,16 +25,19 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
   buffer does. It grows at once when frames start arriving later, and shrinks only after
   ``shrink_after`` seconds of needing less.
 
-Moving O skips samples (shrink) or steps back over positions already played (grow),
-which then play as a concealment (CV holds its last value, audio fades out and back in).
-On an audio stream a skip is cross-faded: for ``crossfade`` seconds (3 ms) what plays
-blends linearly from the old continuation (the positions the playout point left) into
-the new position, so the waveform never jumps; from then on it is the stream at the new
-position, bit for bit. A CV stream in auto mode shrinks only inside held values (a
-gate, a held pitch: samples equal to the one being held), so what plays stays the sent
-stream bit for bit with a held value shortened; this also follows two sample clocks that
-drift apart. A CV that never holds still is cut only when its depth nears the ring's
-size; a fixed depth set lower does shrink it (a hard skip: CV is never blended).
+Moving O skips samples (shrink) or steps back over positions already played (grow). A
+CV stream holds its last value over the positions stepped back over; an audio stream
+plays them again. On an audio stream every move is cross-faded: for ``crossfade``
+seconds (3 ms) what plays blends linearly from the old continuation (the positions the
+playout point left; concealed where they have not arrived, as when a delay makes the
+buffer deepen) into the new position, so the waveform neither jumps nor gaps; from then
+on it is the stream at the new position, bit for bit.
+
+A CV stream in auto mode shrinks only inside held values (a gate, a held pitch: samples
+equal to the one being held), so what plays stays the sent stream bit for bit with a
+held value shortened; this also follows two sample clocks that drift apart. A CV that
+never holds still is cut only when its depth nears the ring's size; a fixed depth set
+lower does shrink it (a hard skip: CV is never blended).
 
 Depth is capped at ``max_depth`` blocks; frames too late are counted in ``late`` and
 dropped; samples missing at playout are concealed (audio fades out and back in, CV holds
@@ -333,12 +336,18 @@ class JitterBuffer:
         self.target_offset = want - base
         self._base = base
         offset = self.clock - self.playout
-        if want > offset + slack:  # deeper: hold rather than replay
+        if want > offset + slack:  # deeper: step back
             self._off_target_for += 1
             if self._off_target_for > grow_hold:
                 old = self.playout
-                self.playout -= want - offset
-                kernels.forget(self._stamp, self._mask, self.playout, old)
+                if self.cv:
+                    # CV holds its value over the positions stepped back over: replaying
+                    # them would send a gate or a ramp back in time
+                    self.playout -= want - offset
+                    kernels.forget(self._stamp, self._mask, self.playout, old)
+                else:
+                    # audio plays them again, cross-faded into, instead of a gap
+                    self._move(offset - want)
                 self._quiet_end = max(self._quiet_end, old)
                 self.adjustments += 1
                 self._off_target_for = 0
@@ -365,9 +374,12 @@ class JitterBuffer:
         the old continuation into the new one (kernels.crossfade, as the next reads
         play). A shrink fades the old continuation out of the ring, so the fade is no
         longer than what has arrived from the old playout point on (the skip is bounded
-        so that at least a block past it has); a gap there is concealed. A fade that
-        starts while a gap is still being concealed (or recovered from) fades out of
-        the concealment, so the recovery's own fade-in is not cut short."""
+        so that at least a block past it has); a gap there is concealed. A step back
+        replays positions already played, and its old continuation has often not
+        arrived yet (a delay is what made the buffer deepen): it is concealed, so the
+        replay fades in as the concealment fades out. A fade that starts while a gap
+        is still being concealed (or recovered from) fades out of the concealment, so
+        the recovery's own fade-in is not cut short."""
         old = self.playout
         self.playout += jump
         length = self._xfade_len

@@ -307,42 +307,51 @@ def play_sine(jb, seconds, delay, per_read=None):
     return np.concatenate(ys), np.array(played)
 
 
-def _shrinking(mode, crossfade):
-    """An audio buffer made to shrink by many blocks at once. Auto: frames come 30 ms
-    late for 2 s, then 5 ms late; the short memory forgets the 30 ms within ~6 s and
-    the buffer gives the 25 ms back 1 s later. Fixed: the depth drops from 20 blocks
-    to 2.5 at 2 s."""
-    if mode == "auto":
+def _moving(case, crossfade):
+    """An audio buffer made to move its playout point by many blocks at once.
+    auto-shrink: frames come 30 ms late for 2 s, then 5 ms late; the short memory
+    forgets the 30 ms within ~6 s and the buffer gives the 25 ms back 1 s later.
+    fixed-shrink, fixed-grow: the depth goes from 20 blocks to 2.5 at 2 s, or back.
+    Returns the buffer, what played, ``played`` per block, the block of the last move
+    and the move (samples: > 0 skipped ahead, < 0 stepped back)."""
+    if case == "auto-shrink":
         jb = JitterBuffer(1, B, SR, cv=False, mode="auto", memory=0.5, shrink_after=1.0, crossfade=crossfade)
         y, played = play_sine(jb, 10.0, lambda i: 0.030 if i * PERIOD < 2.0 else 0.005)
     else:
-        jb = JitterBuffer(1, B, SR, cv=False, mode="fixed", depth=20.0, crossfade=crossfade)
-        y, played = play_sine(jb, 4.0, lambda i: 0.005,
-                              per_read=lambda r, j: j.set_depth(20.0 if r * PERIOD < 2.0 else 2.5))
+        a, b = (20.0, 2.5) if case == "fixed-shrink" else (2.5, 20.0)
+        jb = JitterBuffer(1, B, SR, cv=False, mode="fixed", depth=a, crossfade=crossfade)
+        y, played = play_sine(jb, 4.0, lambda i: 0.005, per_read=lambda r, j: j.set_depth(a if r * PERIOD < 2.0 else b))
     steps = np.diff(played)
-    moved = np.flatnonzero(steps != B)[-1] + 1  # the block of the last move
+    moved = np.flatnonzero(steps != B)[-1] + 1
     return jb, y, played, moved, int(steps[moved - 1]) - B
 
 
-@pytest.mark.parametrize("mode", ["auto", "fixed"])
-def test_audio_shrink_is_cross_faded_and_does_not_click(mode):
-    jb, y, played, moved, jump = _shrinking(mode, 0.003)
-    assert jump >= 10 * B and jump % 48, "a shrink by many blocks, not a whole number of the sine's periods"
+CASES = ["auto-shrink", "fixed-shrink", "fixed-grow"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_audio_depth_changes_are_cross_faded_and_do_not_click(case):
+    jb, y, played, moved, jump = _moving(case, 0.003)
+    assert abs(jump) >= 10 * B and jump % 48, "a move of many blocks, not a whole number of the sine's periods"
+    assert (jump > 0) == case.endswith("shrink")
     fade = jb._xfade_len
     # A linear cross-fade of two sines of amplitude A, over L samples, steps at most by
     # the sine's own largest step plus 2A / (L + 1) (the gains move by 1/(L+1) a sample).
     bound = CLEAN_STEP + 2 * AMP / (fade + 1)
     start = int(0.5 * SR)  # once playing
     assert np.abs(np.diff(y[start:])).max() <= bound, np.abs(np.diff(y[start:])).max()
-    # the same buffer jumping hard: the step of the skip is many times larger
-    _, hard, hard_played, hard_moved, hard_jump = _shrinking(mode, 0.0)
+    assert jb.lost == 0 and jb.underruns == 0
+    # the same buffer jumping hard: the step of the jump is many times larger
+    _, hard, _, hard_moved, hard_jump = _moving(case, 0.0)
     assert hard_jump == jump and hard_moved == moved
     assert np.abs(np.diff(hard[start:])).max() > 4 * bound
 
 
-@pytest.mark.parametrize("mode", ["auto", "fixed"])
-def test_after_the_cross_fade_the_output_is_the_input_at_the_new_position_bit_for_bit(mode):
-    jb, y, played, moved, jump = _shrinking(mode, 0.003)
+@pytest.mark.parametrize("case", CASES)
+def test_after_the_cross_fade_the_output_is_the_input_at_the_new_position_bit_for_bit(case):
+    """Skipped ahead or stepped back (a deeper buffer plays positions again, the audio
+    itself rather than a gap), the stream goes on from its new position exactly."""
+    jb, y, played, moved, jump = _moving(case, 0.003)
     fade = jb._xfade_len
     blocks = -(-fade // B)  # the blocks the fade spans
     for r in range(moved + blocks, len(played)):
