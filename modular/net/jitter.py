@@ -20,10 +20,15 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
 - base  = trend + the 1 % quantile of that: the least lateness, i.e. zero buffering;
 - fixed mode: O = base + depth, depth set by the caller every block (param + CV);
 - auto mode: O = trend + the (1 - glitch_target) quantile of the lateness above the
-  trend (the upper edge of its bin) plus half a block of margin, so only that fraction of frames
-  comes too late: the depth follows the measured statistics, as Jamulus' auto jitter
-  buffer does. It grows at once when frames start arriving later, and shrinks only after
-  ``shrink_after`` seconds of needing less.
+  trend (the upper edge of its bin) plus half a block of margin, so only that fraction
+  of frames comes too late: the depth follows the measured statistics, as Jamulus' auto
+  jitter buffer does. It grows at once when frames start arriving later, and shrinks
+  only after ``shrink_after`` seconds of needing less. An audio stream's depth keeps a
+  learning margin for its first ``learning`` seconds (10): half the spread seen (from
+  the least lateness to that quantile), at least a quarter block and a sample, because
+  young statistics have not seen the tail yet. When it ends the buffer gives it back as
+  any depth no longer needed, ``shrink_after`` later and cross-faded: 15 s after the
+  first frame (unless the lateness grew meanwhile, and with it the depth needed).
 
 Moving O skips samples (shrink) or steps back over positions already played (grow). A
 CV stream holds its last value over the positions stepped back over; an audio stream
@@ -64,7 +69,8 @@ class JitterBuffer:
                  mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
-                 trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003):
+                 trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003,
+                 learning: float = 10.0):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -120,6 +126,10 @@ class JitterBuffer:
         self._trend_clock = 0.0  # the line passes through (_trend_clock, _trend_value)
         self._trend_value = 0.0
         self._shrink_reads = int(shrink_after * sample_rate / block)
+        # auto mode, audio: for ``learning`` seconds after a stream starts its depth keeps
+        # a margin on top while the statistics are young (0: none); see _steer
+        self._learning = int(learning * sample_rate)
+        self._learn_end = 0  # the clock at which the margin ends
         self._off_target_for = 0
         self._late_run = 0
         self.clock = 0  # samples played
@@ -281,6 +291,7 @@ class JitterBuffer:
                 self.playout = self.clock - (lateness + int(self._initial_depth() * self.block))
                 self._newest_end = pos
                 self._quiet_end = pos
+                self._learn_end = self.clock + self._learning
             else:
                 self._observe(lateness)
             if pos + n <= self.playout:
@@ -323,14 +334,17 @@ class JitterBuffer:
             slack = 0 if changed else self.block
             grow_hold = shrink_hold = 0 if changed else self._shrink_reads
         else:
+            slack = self.block // 4
             if self._observations < 32:
                 want = base + int(self._initial * self.block)
             else:
                 # half a block on top (it was a whole one): lateness is observed at the
                 # reads, so it already counts whole blocks; the half covers what the
                 # histogram has not seen yet
-                want = trend + self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
-            slack = self.block // 4
+                hi = self._quantile(1.0 - self.glitch_target, upper=True)
+                want = trend + hi + self.block // 2
+                if not self.cv and self.clock < self._learn_end:
+                    want += self._learning_margin(hi - self._quantile(0.01, upper=False), slack)
             grow_hold, shrink_hold = 0, self._shrink_reads
         want = min(max(want, base), base + int(self.max_depth * self.block))
         self.target_offset = want - base
@@ -368,6 +382,20 @@ class JitterBuffer:
                     self._off_target_for = 0
         else:
             self._off_target_for = 0
+
+    def _learning_margin(self, spread: int, slack: int) -> int:
+        """Extra depth while the statistics are young (audio, auto mode, the first
+        ``learning`` seconds of a stream). A histogram of a few seconds has not seen the
+        tail of a lossy path's lateness (the rare resend, the resend of a resend): its
+        greatest lateness still grows, and each new one is a dropout. Half the spread
+        seen (from the least lateness to the quantile asked for) on top absorbs the
+        next ones, at a cost in proportion to the jitter: on a clean path the spread is
+        a bin or so and the margin its floor. The floor, a sample more than the
+        steering tolerance, makes the margin's end a drop the steering acts on: it is
+        given back, cross-faded, ``shrink_after`` seconds after ``learning``, never left
+        inside the tolerance for good. It ends at once rather than fading: one move to
+        give it back instead of several small ones."""
+        return max(spread // 2, slack + 1)
 
     def _move(self, jump: int):
         """Move an audio stream's playout point by ``jump`` samples and cross-fade from
