@@ -173,6 +173,34 @@ def test_read_allocates_no_arrays():
     assert grown < 16384, grown
 
 
+def test_cross_faded_moves_allocate_no_arrays():
+    import tracemalloc
+
+    jb = JitterBuffer(2, B, SR, cv=False, mode="fixed", depth=2.0)
+    out = np.zeros((2, B), np.float32)
+
+    def step(i):
+        if i % 40 == 0:
+            jb.set_depth(2.0 if (i // 40) % 2 else 8.0)  # deeper, shallower: a cross-fade each
+        if i % 97 != 5:  # and now and then a lost frame, concealed
+            jb.offer(frame(i * B, 2, cv=False))
+        jb.read(out)
+
+    for i in range(200):
+        step(i)
+    moves = jb.adjustments
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(200, 1200):
+        step(i)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename")
+                if "jitter.py" in str(s.traceback) or "kernels.py" in str(s.traceback))
+    assert jb.adjustments - moves >= 20
+    assert grown < 16384, grown  # 1000 blocks' arrays would be 512 KB
+
+
 def _drifting(jb, seconds, values, ratio):
     """The sender's clock runs ``ratio`` times the receiver's: it makes a frame every
     PERIOD / ratio seconds, delivered 5 ms later; the receiver reads every PERIOD.
