@@ -20,20 +20,35 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
 - base  = trend + the 1 % quantile of that: the least lateness, i.e. zero buffering;
 - fixed mode: O = base + depth, depth set by the caller every block (param + CV);
 - auto mode: O = trend + the (1 - glitch_target) quantile of the lateness above the
-  trend (the upper edge of its bin) plus half a block of margin, so only that fraction of frames
-  comes too late: the depth follows the measured statistics, as Jamulus' auto jitter
-  buffer does. It grows at once when frames start arriving later, and shrinks only after
-  ``shrink_after`` seconds of needing less.
+  trend (the upper edge of its bin) plus half a block of margin, so only that fraction
+  of frames comes too late: the depth follows the measured statistics, as Jamulus' auto
+  jitter buffer does. It grows at once when frames start arriving later, and shrinks
+  only after ``shrink_after`` seconds of needing less. An audio stream's depth keeps a
+  learning margin for its first ``learning`` seconds (10): half the spread seen (from
+  the least lateness to that quantile), at least a quarter block and a sample, because
+  young statistics have not seen the tail yet. When it ends the buffer gives it back as
+  any depth no longer needed, ``shrink_after`` later and cross-faded: 15 s after the
+  first frame (unless the lateness grew meanwhile, and with it the depth needed).
 
-Moving O skips samples (shrink) or replays held ones (grow). A CV stream shrinks only
-inside held values (a gate, a held pitch: samples equal to the one being held), so what
-plays stays the sent stream bit for bit with a held value shortened; this is how auto
-mode gives buffering back, and how both modes follow two sample clocks that drift apart
-or a least lateness that settles lower. A CV that never holds still is cut only when its
-depth nears the ring's size, or when a smaller fixed depth is set. Depth is capped at
-``max_depth`` blocks; frames too late are counted in ``late`` and dropped; samples
-missing at playout are concealed (audio fades out and back in, CV holds its last value)
-and counted in ``lost``; each run of blocks with missing samples counts one ``underrun``.
+Moving O skips samples (shrink) or steps back over positions already played (grow). A
+CV stream holds its last value over the positions stepped back over; an audio stream
+plays them again. On an audio stream every move is cross-faded: for ``crossfade``
+seconds (3 ms) what plays blends linearly from the old continuation (the positions the
+playout point left; concealed where they have not arrived, as when a delay makes the
+buffer deepen) into the new position, so the waveform neither jumps nor gaps; from then
+on it is the stream at the new position, bit for bit.
+
+A CV stream shrinks only inside held values (a gate, a held pitch: samples equal to the
+one being held), so what plays stays the sent stream bit for bit with a held value
+shortened; this is how auto mode gives buffering back, and how both modes follow two
+sample clocks that drift apart or a least lateness that settles lower. A CV that never
+holds still is cut only when its depth nears the ring's size, or when a smaller fixed
+depth is set (a hard skip: CV is never blended).
+
+Depth is capped at ``max_depth`` blocks; frames too late are counted in ``late`` and
+dropped; samples missing at playout are concealed (audio fades out and back in, CV holds
+its last value) and counted in ``lost``; each run of blocks with missing samples counts
+one ``underrun``.
 In auto mode, when nothing at or after the playout point has arrived yet, the buffer
 waits (holds) instead of skipping: over KCP such data is late, never lost.
 """
@@ -55,7 +70,8 @@ class JitterBuffer:
                  mode: str = AUTO, depth: float = 2.0, max_depth: float = 64.0,
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
-                 trend_window: float = 1.0, trend_windows: int = 30):
+                 trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003,
+                 learning: float = 10.0):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -79,6 +95,21 @@ class JitterBuffer:
         self._conceal = np.full(1, 1 << 30, np.int64)
         self._decay = np.float32(math.exp(-1.0 / (0.002 * sample_rate)))  # audio fades in ~2 ms
         self._recover = max(1, int(0.001 * sample_rate))
+        # An audio stream's moves of the playout point are cross-faded over 3 ms (0: hard
+        # jumps). Long enough that the splice's spectrum falls off 12 dB per octave above
+        # ~330 Hz instead of spreading like a step's; short enough that the two passages
+        # overlap as one event, not an echo, and that what has arrived ahead of the playout
+        # point (at least a block past the skip) usually covers it. The time, not a block:
+        # what is heard depends on milliseconds, whatever the engine's block.
+        # Linear gains (summing to 1), not equal-power ones: the blend never leaves the range
+        # of the two signals, so a hot signal cannot overshoot into clipping, and a sine
+        # in phase with itself passes unchanged. For unrelated material (the usual case
+        # a few ms apart) linear dips by 3 dB at the midpoint, for a millisecond or so,
+        # too short for the ear to hear as a change of loudness.
+        self._xfade_len = max(0, int(round(crossfade * sample_rate)))
+        self._fade = np.zeros(4, np.int64)  # kernels.crossfade's state: jump, done, length, live
+        self._fade_old = np.zeros(channels, np.float32)  # the old continuation's last value
+        self._fade_left = 0  # samples of the cross-fade still to play
         self.inbox = BlockRing(slots, channels, max_frame)
         # lateness histogram: bins of an eighth of a block, 1024 of them (128 blocks)
         self._bin = max(1, block // 8)
@@ -96,6 +127,10 @@ class JitterBuffer:
         self._trend_clock = 0.0  # the line passes through (_trend_clock, _trend_value)
         self._trend_value = 0.0
         self._shrink_reads = int(shrink_after * sample_rate / block)
+        # auto mode, audio: for ``learning`` seconds after a stream starts its depth keeps
+        # a margin on top while the statistics are young (0: none); see _steer
+        self._learning = int(learning * sample_rate)
+        self._learn_end = 0  # the clock at which the margin ends
         self._off_target_for = 0
         self._late_run = 0
         self.clock = 0  # samples played
@@ -170,6 +205,7 @@ class JitterBuffer:
         self._slope = 0.0
         self._late_run = 0
         self._off_target_for = 0
+        self._fade_left = 0
 
     def _observe(self, lateness: int):
         w = self._win_min
@@ -256,6 +292,7 @@ class JitterBuffer:
                 self.playout = self.clock - (lateness + int(self._initial_depth() * self.block))
                 self._newest_end = pos
                 self._quiet_end = pos
+                self._learn_end = self.clock + self._learning
             else:
                 self._observe(lateness)
             if pos + n <= self.playout:
@@ -283,7 +320,12 @@ class JitterBuffer:
         its reference (the least lateness, which drifts with the two sample clocks)
         only when that has moved by more than a block for ``shrink_after`` seconds, so
         statistical noise never makes it skip or hold.
+
+        On an audio stream a move is cross-faded (``_move``); while that fade plays, the
+        next move waits: a new one would have to fade out of a blend.
         """
+        if self._fade_left > 0:
+            return
         trend = self._trend()
         base = trend + self._quantile(0.01, upper=False)
         if self.mode == FIXED:
@@ -293,26 +335,35 @@ class JitterBuffer:
             slack = 0 if changed else self.block
             grow_hold = shrink_hold = 0 if changed else self._shrink_reads
         else:
+            slack = self.block // 4
             if self._observations < 32:
                 want = base + int(self._initial * self.block)
             else:
                 # half a block on top (it was a whole one): lateness is observed at the
                 # reads, so it already counts whole blocks; the half covers what the
                 # histogram has not seen yet
-                want = trend + self._quantile(1.0 - self.glitch_target, upper=True) + self.block // 2
-            slack = self.block // 4
+                hi = self._quantile(1.0 - self.glitch_target, upper=True)
+                want = trend + hi + self.block // 2
+                if not self.cv and self.clock < self._learn_end:
+                    want += self._learning_margin(hi - self._quantile(0.01, upper=False), slack)
             grow_hold, shrink_hold = 0, self._shrink_reads
             changed = False
         want = min(max(want, base), base + int(self.max_depth * self.block))
         self.target_offset = want - base
         self._base = base
         offset = self.clock - self.playout
-        if want > offset + slack:  # deeper: hold rather than replay
+        if want > offset + slack:  # deeper: step back
             self._off_target_for += 1
             if self._off_target_for > grow_hold:
                 old = self.playout
-                self.playout -= want - offset
-                kernels.forget(self._stamp, self._mask, self.playout, old)
+                if self.cv:
+                    # CV holds its value over the positions stepped back over: replaying
+                    # them would send a gate or a ramp back in time
+                    self.playout -= want - offset
+                    kernels.forget(self._stamp, self._mask, self.playout, old)
+                else:
+                    # audio plays them again, cross-faded into, instead of a gap
+                    self._move(offset - want)
                 self._quiet_end = max(self._quiet_end, old)
                 self.adjustments += 1
                 self._off_target_for = 0
@@ -328,11 +379,54 @@ class JitterBuffer:
                 if self.cv and not changed:
                     self._shorten_cv(skip, offset - base > 3 * self._max_wait // 4)
                 else:
-                    self.playout += skip
+                    if self.cv:
+                        self.playout += skip
+                    else:
+                        self._move(skip)
                     self.adjustments += 1
                     self._off_target_for = 0
         else:
             self._off_target_for = 0
+
+    def _learning_margin(self, spread: int, slack: int) -> int:
+        """Extra depth while the statistics are young (audio, auto mode, the first
+        ``learning`` seconds of a stream). A histogram of a few seconds has not seen the
+        tail of a lossy path's lateness (the rare resend, the resend of a resend): its
+        greatest lateness still grows, and each new one is a dropout. Half the spread
+        seen (from the least lateness to the quantile asked for) on top absorbs the
+        next ones, at a cost in proportion to the jitter: on a clean path the spread is
+        a bin or so and the margin its floor. The floor, a sample more than the
+        steering tolerance, makes the margin's end a drop the steering acts on: it is
+        given back, cross-faded, ``shrink_after`` seconds after ``learning``, never left
+        inside the tolerance for good. It ends at once rather than fading: one move to
+        give it back instead of several small ones."""
+        return max(spread // 2, slack + 1)
+
+    def _move(self, jump: int):
+        """Move an audio stream's playout point by ``jump`` samples and cross-fade from
+        the old continuation into the new one (kernels.crossfade, as the next reads
+        play). A shrink fades the old continuation out of the ring, so the fade is no
+        longer than what has arrived from the old playout point on (the skip is bounded
+        so that at least a block past it has); a gap there is concealed. A step back
+        replays positions already played, and its old continuation has often not
+        arrived yet (a delay is what made the buffer deepen): it is concealed, so the
+        replay fades in as the concealment fades out. A fade that starts while a gap
+        is still being concealed (or recovered from) fades out of the concealment, so
+        the recovery's own fade-in is not cut short."""
+        old = self.playout
+        self.playout += jump
+        length = self._xfade_len
+        if jump > 0:
+            length = min(length, self._newest_end - old)
+        if length <= 0:
+            return
+        f = self._fade
+        f[0] = jump
+        f[1] = 0
+        f[2] = length
+        f[3] = 1 if self._conceal[0] >= self._recover else 0
+        self._fade_old[:] = self._held
+        self._fade_left = length
 
     def _shorten_cv(self, skip: int, over_ring: bool):
         """Auto mode on a CV stream: give back buffering without cutting anything out.
@@ -383,6 +477,12 @@ class JitterBuffer:
                                               self._quiet_end)
                 kernels.play(self._ring, self._stamp, self._mask, self._newest_end, out[:, k:], self._held,
                              self._conceal, self.cv, self._decay, self._recover, 1 << 62)
+                if self._fade_left > 0:
+                    self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout,
+                                                         out[:, :k], self._fade_old, self._fade, self._decay)
+                    self._fade[3] = 0  # the rest is held: the old continuation is concealed with it
+                    self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout,
+                                                         out[:, k:], self._fade_old, self._fade, self._decay)
                 self.stalls += 1
                 self._dropout(True)
                 self.playout += k
@@ -395,6 +495,9 @@ class JitterBuffer:
         # buffer (_quiet_end), nothing is expected: held on purpose, not lost
         missing = kernels.play(self._ring, self._stamp, self._mask, self.playout, out, self._held,
                                self._conceal, self.cv, self._decay, self._recover, self._quiet_end)
+        if self._fade_left > 0:
+            self._fade_left -= kernels.crossfade(self._ring, self._stamp, self._mask, self.playout, out,
+                                                 self._fade_old, self._fade, self._decay)
         self._dropout(missing > 0)
         self.lost += missing
         self.playout += n

@@ -1,5 +1,6 @@
 """Per-sample loops of the jitter buffer, compiled: storing, playing out with concealment,
-and the decaying histogram behind the automatic depth."""
+cross-fading an audio stream's moves of the playout point, and the decaying histogram
+behind the automatic depth."""
 
 import numpy as np
 from numba import njit
@@ -60,6 +61,43 @@ def play(ring, stamp, mask, position, out, held, state, cv, decay, recover, quie
                     held[c] *= decay
                 out[c, i] = held[c]
     return missing
+
+
+@njit(cache=True, nogil=True)
+def crossfade(ring, stamp, mask, position, out, old, fade, decay):
+    """Blend the start of ``out`` (just played from ``position``) from what the playout
+    point left behind into it, so that moving the point on an audio stream does not click.
+
+    ``fade`` (int64): [jump, done, length, live]. The playout point moved by ``jump``
+    samples (forwards to shrink the buffer, backwards to deepen it), so the old
+    continuation of sample ``position + i`` is at ``position + i - jump``. ``done`` of
+    ``length`` samples are faded so far; the gain of the new material rises linearly,
+    (done + 1) / (length + 1), and the old one's falls with it (the two sum to 1).
+    While ``live``, the old continuation is read from the ring; from its first missing
+    sample on (or from the start, when ``live`` is 0) it is concealed as ``play``
+    conceals audio, its last value (``old``, per channel) decaying by ``decay`` per
+    sample, and it stays so for the rest of the fade: never switching back keeps the
+    blend free of steps. Updates ``done`` and ``live``; returns the samples faded."""
+    jump, done, length, live = fade[0], fade[1], fade[2], fade[3]
+    n = min(out.shape[1], length - done)
+    channels = out.shape[0]
+    for i in range(n):
+        j = 0
+        if live:
+            q = position + i - jump
+            j = q & mask
+            if stamp[j] != q:
+                live = 0
+        g = (done + i + 1) / (length + 1.0)
+        for c in range(channels):
+            if live:
+                old[c] = ring[c, j]
+            else:
+                old[c] *= decay
+            out[c, i] = g * out[c, i] + (1.0 - g) * old[c]
+    fade[1] = done + n
+    fade[3] = live
+    return n
 
 
 @njit(cache=True, nogil=True)

@@ -67,8 +67,9 @@ class AnsweredSpan:
     that a position answered for real is not answered again.
 
     The jitter buffer plays some positions twice. When it deepens, its playout point
-    steps back and the positions it steps over play again as the held CV: the return
-    of that replay must not overwrite the real answers the broadcaster already has.
+    steps back and the positions it steps over play again (a CV stream holds its value
+    over them, an audio one replays them): the return of that replay must not overwrite
+    the real answers the broadcaster already has.
     When it stalls (waits for late data), the rest of the block plays the held CV and
     the next block plays those positions again with the real CV: that answer must
     overwrite the held one. So each block records how many of its samples answered

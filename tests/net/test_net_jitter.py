@@ -173,6 +173,34 @@ def test_read_allocates_no_arrays():
     assert grown < 16384, grown
 
 
+def test_cross_faded_moves_allocate_no_arrays():
+    import tracemalloc
+
+    jb = JitterBuffer(2, B, SR, cv=False, mode="fixed", depth=2.0)
+    out = np.zeros((2, B), np.float32)
+
+    def step(i):
+        if i % 40 == 0:
+            jb.set_depth(2.0 if (i // 40) % 2 else 8.0)  # deeper, shallower: a cross-fade each
+        if i % 97 != 5:  # and now and then a lost frame, concealed
+            jb.offer(frame(i * B, 2, cv=False))
+        jb.read(out)
+
+    for i in range(200):
+        step(i)
+    moves = jb.adjustments
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(200, 1200):
+        step(i)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename")
+                if "jitter.py" in str(s.traceback) or "kernels.py" in str(s.traceback))
+    assert jb.adjustments - moves >= 20
+    assert grown < 16384, grown  # 1000 blocks' arrays would be 512 KB
+
+
 def _drifting(jb, seconds, values, ratio):
     """The sender's clock runs ``ratio`` times the receiver's: it makes a frame every
     PERIOD / ratio seconds, delivered 5 ms later; the receiver reads every PERIOD.
@@ -269,3 +297,183 @@ def test_played_names_the_position_each_block_came_from_through_depth_changes(mo
                 raise AssertionError(f"block {k}: sample {i} is position {out[0, i]}, played says {jb.played + i}")
     # fixed: three new depths; auto: deeper for the first late burst
     assert moved >= (3 if mode == "fixed" else 1) and checked > 100000, (moved, checked)
+
+
+# ------------------------------------------------------------ audio: moves of the playout point
+
+AMP, TONE = 5.0, 1000.0  # a 1 kHz sine at 5 V
+CLEAN_STEP = 2 * np.pi * TONE / SR * AMP  # the largest step between two samples of that sine
+
+
+def sine(position, n=B):
+    t = np.arange(position, position + n, dtype=np.float64)
+    return (AMP * np.sin(2 * np.pi * TONE * t / SR)).astype(np.float32)[None, :]
+
+
+def play_sine(jb, seconds, delay, per_read=None):
+    """Frames of the sine, one a block, sent every period and delivered ``delay(i)``
+    seconds later, in order (a frame never overtakes the one before, as over KCP).
+    Returns the played samples and, per block read, where it began (``played``)."""
+    n = int(seconds / PERIOD)
+    arrivals, floor = [], 0.0
+    for i in range(n):
+        floor = max(floor, i * PERIOD + delay(i))
+        arrivals.append((floor, i))
+    out = np.zeros((1, B), np.float32)
+    ys, played, k = [], [], 0
+    for r in range(n):
+        now = r * PERIOD + 1e-9
+        while k < n and arrivals[k][0] <= now:
+            i = arrivals[k][1]
+            jb.offer(wire.Frame(1, i, i * B, 1, B, wire.Encoding.FLOAT32, sine(i * B).tobytes()), arrivals[k][0])
+            k += 1
+        if per_read:
+            per_read(r, jb)
+        jb.read(out)
+        ys.append(out[0].copy())
+        played.append(jb.played)
+    return np.concatenate(ys), np.array(played)
+
+
+def _moving(case, crossfade):
+    """An audio buffer made to move its playout point by many blocks at once.
+    auto-shrink: frames come 30 ms late for 2 s, then 5 ms late; the short memory
+    forgets the 30 ms within ~6 s and the buffer gives the 25 ms back 1 s later.
+    fixed-shrink, fixed-grow: the depth goes from 20 blocks to 2.5 at 2 s, or back.
+    Returns the buffer, what played, ``played`` per block, the block of the last move
+    and the move (samples: > 0 skipped ahead, < 0 stepped back)."""
+    if case == "auto-shrink":
+        jb = JitterBuffer(1, B, SR, cv=False, mode="auto", memory=0.5, shrink_after=1.0, crossfade=crossfade)
+        y, played = play_sine(jb, 10.0, lambda i: 0.030 if i * PERIOD < 2.0 else 0.005)
+    else:
+        a, b = (20.0, 2.5) if case == "fixed-shrink" else (2.5, 20.0)
+        jb = JitterBuffer(1, B, SR, cv=False, mode="fixed", depth=a, crossfade=crossfade)
+        y, played = play_sine(jb, 4.0, lambda i: 0.005, per_read=lambda r, j: j.set_depth(a if r * PERIOD < 2.0 else b))
+    steps = np.diff(played)
+    moved = np.flatnonzero(steps != B)[-1] + 1
+    return jb, y, played, moved, int(steps[moved - 1]) - B
+
+
+CASES = ["auto-shrink", "fixed-shrink", "fixed-grow"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_audio_depth_changes_are_cross_faded_and_do_not_click(case):
+    jb, y, played, moved, jump = _moving(case, 0.003)
+    assert abs(jump) >= 10 * B and jump % 48, "a move of many blocks, not a whole number of the sine's periods"
+    assert (jump > 0) == case.endswith("shrink")
+    fade = jb._xfade_len
+    # A linear cross-fade of two sines of amplitude A, over L samples, steps at most by
+    # the sine's own largest step plus 2A / (L + 1) (the gains move by 1/(L+1) a sample).
+    bound = CLEAN_STEP + 2 * AMP / (fade + 1)
+    start = int(0.5 * SR)  # once playing
+    assert np.abs(np.diff(y[start:])).max() <= bound, np.abs(np.diff(y[start:])).max()
+    assert jb.lost == 0 and jb.underruns == 0
+    # the same buffer jumping hard: the step of the jump is many times larger
+    _, hard, _, hard_moved, hard_jump = _moving(case, 0.0)
+    assert hard_jump == jump and hard_moved == moved
+    assert np.abs(np.diff(hard[start:])).max() > 4 * bound
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_after_the_cross_fade_the_output_is_the_input_at_the_new_position_bit_for_bit(case):
+    """Skipped ahead or stepped back (a deeper buffer plays positions again, the audio
+    itself rather than a gap), the stream goes on from its new position exactly."""
+    jb, y, played, moved, jump = _moving(case, 0.003)
+    fade = jb._xfade_len
+    blocks = -(-fade // B)  # the blocks the fade spans
+    for r in range(moved + blocks, len(played)):
+        assert np.array_equal(y[r * B:(r + 1) * B].view(np.uint32), sine(played[r])[0].view(np.uint32)), r
+    # inside the fade every sample lies between the old continuation and the new position
+    for i in range(fade):
+        r, k = moved + i // B, i % B
+        p = played[r] + k
+        new, old = sine(p, 1)[0, 0], sine(p - jump, 1)[0, 0]
+        assert min(new, old) - 1e-6 <= y[r * B + k] <= max(new, old) + 1e-6, i
+    # and it moves from the one to the other: first near the old, last near the new
+    assert abs(y[moved * B] - sine(played[moved] - jump, 1)[0, 0]) < 2 * AMP / (fade + 1) + 1e-6
+    last = moved * B + fade - 1
+    assert abs(y[last] - sine(played[moved] + fade - 1, 1)[0, 0]) < 2 * AMP / (fade + 1) + 1e-6
+
+
+# ------------------------------------------------------------ audio: the learning margin
+
+def resend_arrivals(seed, seconds, loss=0.02, rto=0.030, jitter=0.002):
+    """Arrival times of one frame a block over a lossy reliable carrier: each takes
+    20 ms plus up to ``jitter``; a lost one (``loss``) waits for its resend, RTO ±20 %,
+    which may be lost again (each wait 1.5 times longer); frames arrive in order, so
+    those behind a resend wait for it too. Lateness with a long tail: the largest seen
+    keeps growing for many seconds."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds / PERIOD)
+    delay = 0.020 + rng.uniform(0.0, jitter, n) if jitter else np.full(n, 0.020)
+    for i in np.flatnonzero(rng.random(n) < loss):
+        wait = r = rto
+        wait *= rng.uniform(0.8, 1.2)
+        while rng.random() < loss:
+            r *= 1.5
+            wait += r * rng.uniform(0.8, 1.2)
+        delay[i] += wait
+    return np.maximum.accumulate(np.arange(n) * PERIOD + delay)
+
+
+def play_arrivals(jb, arrivals, played=None):
+    """Plays frames of the sine arriving at ``arrivals`` (one per block); per read: the
+    underruns so far, the depth and the depth steered to (samples above the least
+    lateness). ``played``, a list, gets each block played."""
+    out = np.zeros((1, B), np.float32)
+    underruns, depth, target = [], [], []
+    k = 0
+    for r in range(len(arrivals)):
+        now = r * PERIOD + 1e-9
+        while k < len(arrivals) and arrivals[k] <= now:
+            jb.offer(wire.Frame(1, k, k * B, 1, B, wire.Encoding.FLOAT32, sine(k * B).tobytes()), arrivals[k])
+            k += 1
+        jb.read(out)
+        underruns.append(jb.underruns)
+        depth.append(round(jb.depth * B))
+        target.append(jb.target_offset)
+        if played is not None:
+            played.append(out[0].copy())
+    return np.array(underruns), np.array(depth), np.array(target)
+
+
+def test_learning_margin_cuts_the_dropouts_of_the_first_seconds():
+    """While the histogram is young it has not seen the lateness tail yet: each new
+    largest lateness is a dropout. The margin (half the spread seen, for 10 s) absorbs
+    most of them."""
+    first = int(10.0 / PERIOD)
+    with_margin, without = [], []
+    for seed in range(4):
+        arrivals = resend_arrivals(seed, 10.0)
+        with_margin.append(int(play_arrivals(JitterBuffer(1, B, SR, cv=False), arrivals)[0][first - 1]))
+        without.append(int(play_arrivals(JitterBuffer(1, B, SR, cv=False, learning=0.0), arrivals)[0][first - 1]))
+    assert all(w <= wo for w, wo in zip(with_margin, without)), (with_margin, without)
+    assert 2 * sum(with_margin) <= sum(without), (with_margin, without)  # 9 against 21
+
+
+@pytest.mark.parametrize("path", ["clean", "lossy"])
+def test_learning_margin_is_given_back_after_learning_plus_shrink_after(path):
+    """The margin ends 10 s after the first frame (learning); the depth then steered
+    to is what it is without one, and ``shrink_after`` (5 s) later the buffer has given
+    the margin back, cross-faded: from then on the two play at the same depth. On a
+    clean path the margin costs at most a quarter block and a sample (0.35 ms here)."""
+    clean = path == "clean"
+    arrivals = resend_arrivals(1, 16.0, loss=0.0 if clean else 0.02, jitter=0.0 if clean else 0.002)
+    jb = JitterBuffer(1, B, SR, cv=False)
+    played = []
+    _, depth, target = play_arrivals(jb, arrivals, played)
+    _, plain_depth, plain_target = play_arrivals(JitterBuffer(1, B, SR, cv=False, learning=0.0), arrivals)
+    start = 0.020  # the first frame arrives
+    during = slice(int((start + 1.0) / PERIOD), int((start + 10.0) / PERIOD))
+    assert np.all(depth[during] >= plain_depth[during]) and np.any(depth[during] > plain_depth[during])
+    ended = int((start + 10.0) / PERIOD) + 2
+    assert np.array_equal(target[ended:], plain_target[ended:])
+    given_back = int((start + 10.0 + 5.0) / PERIOD) + 2
+    assert np.array_equal(depth[given_back:], plain_depth[given_back:])
+    shrinks = np.flatnonzero(np.diff(depth) < 0) * PERIOD
+    assert np.any(abs(shrinks - (start + 15.0)) < 0.05), ("given back by a shrink at 15 s", shrinks)
+    if clean:
+        assert jb.underruns == 0 and (depth - plain_depth).max() <= B // 4 + 1
+        y = np.concatenate(played)[int(0.5 * SR):]
+        assert np.abs(np.diff(y)).max() <= CLEAN_STEP + 2 * AMP / (jb._xfade_len + 1), "every move cross-faded"

@@ -47,8 +47,8 @@ for cv in (True, False):
             for due, f in [w for w in waiting if w[0] <= k]:
                 ep.rx.offer(f)
             waiting = [w for w in waiting if w[0] > k]
-            if mode == "fixed" and k == 1500:
-                ep.rx.set_depth(3.0)
+            if mode == "fixed" and k in (1500, 2200):
+                ep.rx.set_depth(3.0 if k == 1500 else 1.0)  # deeper, then shallower (audio cross-fades)
             ep.receive(out)
         stalls += ep.rx.stalls
 after = signatures()
