@@ -9,7 +9,8 @@ then the benchmark measures the machine. This one speaks the same wire protocol
 does per datagram only what the server relies on:
 
 - the handshake (HELLO until WELCOME), then SUBSCRIBE and the return's STREAM_INFO over
-  KCP, and KCP's acks (riding in the return's DATAGRAM, as the reference client does);
+  KCP, and KCP's acks (riding in the return's DATAGRAM, or held up to 10 ms when no
+  return goes, as the reference client does);
 - each CV FRAME's position read from its header, with the time the datagram that
   completed it reached the socket (the kernel's receive timestamp: a listener process
   that the shared machine runs late does not make the server's delivery late), and
@@ -32,7 +33,7 @@ from modular.net import wire
 from modular.net.fec import FecEncoder
 from modular.net.kcp_link import KcpLink, open_datagram, pack_datagrams
 from modular.net.pathloss import InboundLoss, ReportedLoss
-from modular.net.udp import MTU
+from modular.net.udp import ACK_DELAY, MTU
 from modular.net.udpsock import udp_socket
 from modular.net.wire import FLAG_CV, FLAG_RESPONSE, Encoding, MsgType, ProtocolError
 
@@ -160,7 +161,7 @@ class LeanListener:
 
     def _welcome(self, w: wire.Welcome, now: float):
         self.token, self.sid = w.token, w.session_id
-        self.link = KcpLink(self.sid, self.token, now)
+        self.link = KcpLink(self.sid, self.token, now, ack_delay=ACK_DELAY)  # as the reference client
         self.link.send(wire.encode(wire.Subscribe(1, self.handle)), now)
         self.link.send(wire.encode(self.ret), now)
         self.link.flush(now)
@@ -195,7 +196,7 @@ class LeanListener:
         if link is None:
             return
         if not self._unreliable:
-            for d in link.take_datagrams():
+            for d in link.take_datagrams(now):
                 self._out(d, now)
             return
         messages, self._unreliable = self._unreliable, []

@@ -164,7 +164,7 @@ class KcpLink:
     """Reliable ordered messages over SEALED datagrams, for one session."""
 
     def __init__(self, conv: int, token: bytes, now: float, *, mtu: int = 1200, interval_ms: int = 5,
-                 window: int = 512, max_backlog: int = 256):
+                 window: int = 512, max_backlog: int = 256, ack_delay: float = 0.0):
         self.conv = conv
         self.token = token
         self.interval = interval_ms / 1000.0
@@ -179,6 +179,11 @@ class KcpLink:
         self._kcp.include_outbound_handler(self._on_output)
         self._next_update = now
         self._acks_due = False
+        # acks with nothing to ride in (take_datagrams) may wait this long for a DATAGRAM
+        # (take_segments): a listener that sends no returns acks a frame of 256 every
+        # other frame instead of every frame, and the server reads half the datagrams
+        self.ack_delay = ack_delay
+        self._ack_at = _NEVER
         self.dropped = 0  # droppable messages discarded because KCP was backed up
         self.rejected = 0
         self.sent = 0
@@ -212,9 +217,11 @@ class KcpLink:
         self.sent += 1
 
     def flush(self, now: float):
-        """Push queued messages out now instead of at the next tick."""
+        """Push queued messages out now instead of at the next tick (with any acks due)."""
         self._kcp.update(self._ms(now))
         self._kcp.flush()
+        self._acks_due = False
+        self._ack_at = _NEVER
 
     def datagram_received(self, datagram, now: float) -> list[bytes]:
         """The messages completed by one SEALED or DATAGRAM datagram. Raises ProtocolError
@@ -237,7 +244,11 @@ class KcpLink:
         if bytes(segments[:4]) != self._conv_bytes:
             self.rejected += 1
             raise ProtocolError(ErrorCode.AUTH, "another conversation")
-        self._kcp.update(self._ms(now))  # KCP's clock, for the round trip of what is acked
+        if not self.ack_delay or self._kcp.get_outbound_packets():
+            # KCP's clock, for the round trip of what is acked. KCP's update also sends
+            # the acks due once an interval has passed: with nothing of ours in flight
+            # there is no round trip to time, and acks held back stay held
+            self._kcp.update(self._ms(now))
         try:
             self._kcp.receive(bytes(segments))
         except Exception:
@@ -246,11 +257,15 @@ class KcpLink:
         # the acks are made when the output is taken (take_segments/take_datagrams), right
         # after the caller has read what arrived at once: one ack datagram for a batch of
         # segments, or none of its own when a DATAGRAM leaves just then (a return)
-        self._acks_due = True
+        if not self._acks_due:
+            self._acks_due = True
+            if self.ack_delay:  # else they go with the next take, which the caller makes now
+                self._ack_at = now + self.ack_delay
         return [bytes(m) for m in self._kcp.get_all_received()]
 
     def tick(self, now: float):
-        if now >= self._next_update:
+        if now >= self._next_update and (not self.ack_delay or now >= self._ack_at
+                                         or self._kcp.get_outbound_packets()):
             self._kcp.update(self._ms(now))
             self._next_update = now + self.interval
 
@@ -261,14 +276,16 @@ class KcpLink:
         flushed at once, and the acks for what arrived go out when the output is taken,
         which the caller does in the same turn. A server's links to its listeners are
         idle between frames most of the time: their CV is acknowledged within a few
-        milliseconds."""
+        milliseconds. Acks held back (``ack_delay``) are due when their wait is over."""
+        t = self._ack_at
         if self._kcp.get_outbound_packets():
-            return self._next_update
-        return _NEVER
+            return min(t, self._next_update)
+        return t
 
     def _ack(self):
         if self._acks_due:
             self._acks_due = False
+            self._ack_at = _NEVER
             self._kcp.flush()
 
     def take_segments(self) -> list[bytes]:
@@ -277,8 +294,12 @@ class KcpLink:
         out, self._out = self._out, []
         return out
 
-    def take_datagrams(self) -> list[bytes]:
-        self._ack()
+    def take_datagrams(self, now: float | None = None) -> list[bytes]:
+        """Everything to send as datagrams of its own. Acks go with it at once, or, with
+        an ``ack_delay`` and the time ``now``, once they have waited that long for a
+        DATAGRAM to ride in (take_segments) and none has left."""
+        if now is None or not self.ack_delay or now >= self._ack_at:
+            self._ack()
         out, self._out = self._out, []
         sealed, self._datagrams = self._datagrams, []
         return sealed + [seal(SEALED_HEADER, self.token, seg) for seg in out]

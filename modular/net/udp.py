@@ -34,6 +34,7 @@ LINGER = 1.0  # seconds a closed session keeps retransmitting its BYE
 MTU = BASE_MTU  # bytes of UDP payload every path carries: KCP's budget, and DATAGRAMs' until probed larger
 AUDIO_FEC = (4, 4)  # k frames, m parity pieces: audio FRAMEs as DATAGRAMs (fec.py); None: audio over KCP
 PARITY_WAIT = 0.01  # seconds parity waits for an audio datagram to ride with before it goes alone
+ACK_DELAY = 0.01  # seconds KCP's acks wait for a datagram to ride in before they go alone
 TICK_GRAIN = 0.002  # seconds: how often a server ticks its sessions at most
 # message types as plain ints: an IntEnum member's lookup costs more than the comparison
 _HANDSHAKE = frozenset({int(MsgType.HELLO), int(MsgType.WELCOME), int(MsgType.REJECT)})
@@ -75,15 +76,18 @@ class UdpPeer:
         # DATAGRAMs as large as the path carries (pmtu.py); the PROBE_ACKs we owe the peer
         self.pmtu = PathMtu(session._started)
         self._probe_acks: list[bytes] = []
+        self._now = float("-inf")  # the time of the last pump: take_datagrams lets acks wait until due
 
     def _ensure_link(self, now) -> KcpLink:
         if self.link is None:
-            self.link = KcpLink(self.session.session_id, self.session.token, now, **self.link_options)
+            options = {"ack_delay": ACK_DELAY, **self.link_options}
+            self.link = KcpLink(self.session.session_id, self.session.token, now, **options)
         return self.link
 
     def pump(self, now: float):
         """Move the session's outgoing messages onto the wire."""
         s = self.session
+        self._now = now
         if self.eager_link and s.token:
             self._ensure_link(now)
         pushed = False
@@ -261,7 +265,7 @@ class UdpPeer:
     def take_datagrams(self) -> list[bytes]:
         out, self._raw = self._raw, []
         if self.link is not None:
-            out += self.link.take_datagrams()
+            out += self.link.take_datagrams(self._now)
         return out
 
     def finished(self, now: float) -> bool:

@@ -55,3 +55,38 @@ def test_segments_riding_in_datagrams_are_split_at_the_mtu():
         messages = [m for d in out for m in open_datagram(TOKEN, 7, d)]
         assert messages == [SEGMENT_HEADER + seg for seg in segments] + [audio]  # all, in order
         assert len(out) == datagrams  # and no more datagrams than the MTU asks for
+
+
+def test_acks_wait_for_a_datagram_to_ride_in_but_not_for_long():
+    """With an ack delay, a receiver that sends nothing of its own acks at most every
+    ack_delay: half the datagrams for a listener of frames of 256 (5.3 ms apart). An ack
+    that finds a DATAGRAM leaving (take_segments) goes with it at once."""
+    now = 100.0
+    a, b = KcpLink(7, TOKEN, now), KcpLink(7, TOKEN, now, ack_delay=0.010)
+    a.take_datagrams(), b.take_datagrams(now)
+    acks, t = [], now
+    for k in range(20):  # a CV frame every 5.3 ms; b ticks and takes whenever it is due
+        t = now + k * 0.00533
+        a.send(b"cv %d" % k, t)
+        a.flush(t)
+        for d in a.take_datagrams():
+            assert b.datagram_received(d, t) == [b"cv %d" % k]
+        while b.next_deadline <= t + 0.00533:
+            tb = max(t, b.next_deadline)
+            b.tick(tb)
+            for d in b.take_datagrams(tb):
+                acks.append(tb)
+                a.datagram_received(d, tb)
+                a.take_datagrams()
+    gaps = [y - x for x, y in zip(acks, acks[1:])]
+    assert 9 <= len(acks) <= 11 and min(gaps) >= 0.0099, acks  # every other frame
+    assert a.backlog == 0  # everything acknowledged all the same
+    b.datagram_received(_sent(a, b"one more", t + 0.001), t + 0.001)
+    assert b.take_segments() and not b.take_datagrams(t + 0.002)  # rode along: nothing left
+
+
+def _sent(link, message, now):
+    link.send(message, now)
+    link.flush(now)
+    (d,) = link.take_datagrams()
+    return d

@@ -97,10 +97,13 @@ def test_cv_bit_perfect_through_loss_and_jitter_over_kcp():
     assert np.all(np.diff(pos) == 1)
     assert y[1, start:].tobytes() == (np.sin(pos * 0.01).astype(np.float32) * 5).tobytes()
     assert recv.jb.underruns == 0 and recv.jb.late == 0
-    # latency is tracked on the path: 20 ms each way, clocks equal
+    # latency is tracked on the path: 20 ms each way, clocks equal. The simulated path
+    # delivers in order, so a datagram waits behind one sent before it with more jitter:
+    # the mean delay is 0.75-2 ms above 20 (16 seeds), and more so the busier direction,
+    # which an offset estimate cannot tell from a clock offset (16 seeds: -2.5..+4.75 ms)
     lat = net.client.session.latency
-    assert lat.one_way == pytest.approx(0.020, abs=0.002)
-    assert lat.offset == pytest.approx(0.0, abs=0.003)  # within a few ms of ±5 ms jitter
+    assert 0.0195 <= lat.one_way <= 0.0235
+    assert lat.offset == pytest.approx(0.0, abs=0.005)  # within the ±5 ms of jitter
 
 
 def test_auto_buffer_through_loss_keeps_cv_exact():
