@@ -56,24 +56,21 @@ class PathMtu:
         self._misses = 0  # unanswered probes in a row, of the size tried now
         self._id = 0
         self._waiting: tuple[int, int] | None = None  # (probe id, size) unanswered
-        self._next = now + start_after if self.sizes else float("inf")
-
-    @property
-    def next_deadline(self) -> float:
-        return self._next
+        # when to call probe() again: an attribute, read for every session on each tick scan
+        self.next_deadline = now + start_after if self.sizes else float("inf")
 
     def probe(self, now: float):
-        if now < self._next:
+        if now < self.next_deadline:
             return None
         if self._waiting is not None:  # the last probe went unanswered
             self._missed(now)
-            if now < self._next:
+            if now < self.next_deadline:
                 return None
         size = self.mtu if self.mtu > BASE_MTU else self.sizes[self._index]
         self._id = (self._id + 1) & 0xFFFFFFFF
         self._waiting = (self._id, size)
         self.probes_sent += 1
-        self._next = now + PROBE_WAIT
+        self.next_deadline = now + PROBE_WAIT
         return self._id, size
 
     def _missed(self, now: float):
@@ -90,7 +87,7 @@ class PathMtu:
         self._index += 1
         if self._index >= len(self.sizes):  # nothing larger passes: BASE_MTU for a while
             self._index = 0
-            self._next = now + SEARCH_AGAIN
+            self.next_deadline = now + SEARCH_AGAIN
 
     def acked(self, probe_id: int, now: float):
         if self._waiting is None or self._waiting[0] != probe_id:
@@ -98,7 +95,7 @@ class PathMtu:
         self.mtu = self._waiting[1]
         self._waiting = None
         self._misses = 0
-        self._next = now + CONFIRM_EVERY
+        self.next_deadline = now + CONFIRM_EVERY
 
     def reported_loss(self, fraction: float, now: float):
         if self.mtu > BASE_MTU and fraction > BLACK_HOLE_LOSS:
@@ -107,7 +104,7 @@ class PathMtu:
             self._waiting = None
             self._misses = 0
             self._index = 0
-            self._next = now + SEARCH_AGAIN
+            self.next_deadline = now + SEARCH_AGAIN
 
     def stats(self) -> dict:
         return {"mtu": self.mtu, "probes": self.probes_sent, "fallbacks": self.fallbacks}
