@@ -63,3 +63,26 @@ class Net:
 
     def server_peer(self):
         return next(iter(self.server.peers.values()))
+
+
+class BlockSender:
+    """A step callback that sends a block every ``block / sample_rate`` seconds of virtual
+    time once the client's session is open: subclasses say what in ``send_block``."""
+
+    def __init__(self, net: Net, block: int, sample_rate: int = 48000):
+        self.net, self.block, self.period = net, block, block / sample_rate
+        self.position, self.next = 0, None
+
+    def __call__(self, now):
+        s = self.net.client.session
+        if not s.is_open:
+            return
+        if self.next is None:
+            self.next = now
+        while now >= self.next:
+            self.send_block(s, now)
+            self.position += self.block
+            self.next += self.period
+
+    def send_block(self, session, now):
+        raise NotImplementedError

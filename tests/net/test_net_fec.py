@@ -13,7 +13,7 @@ from modular.net.fec import FecDecoder, FecEncoder, restream_parity
 from modular.net.jitter import JitterBuffer
 from modular.net.session import FrameReceived
 from modular.net.simlink import Impairment
-from netsim import Net
+from netsim import BlockSender, Net
 
 SR, B = 48000, 64
 PERIOD = B / SR
@@ -141,22 +141,15 @@ def test_decoder_memory_is_bounded():
     assert len(dec._streams[3].frames) <= 16 * 8 and len(dec._pieces) <= 8 + 1
 
 
-class AudioSender:
+class AudioSender(BlockSender):
     def __init__(self, net, stream=1):
-        self.net, self.position, self.next, self.stream = net, 0, None, stream
+        super().__init__(net, B, SR)
+        self.stream = stream
 
-    def __call__(self, now):
-        s = self.net.client.session
-        if not s.is_open:
-            return
-        if self.next is None:
-            self.next = now
-        while now >= self.next:
-            t = np.arange(self.position, self.position + B)
-            block = np.stack([t.astype(np.float32), np.sin(t * 0.01).astype(np.float32)])
-            s.send_frame(self.stream, self.position, block, now, cv=False)
-            self.position += B
-            self.next += PERIOD
+    def send_block(self, s, now):
+        t = np.arange(self.position, self.position + B)
+        block = np.stack([t.astype(np.float32), np.sin(t * 0.01).astype(np.float32)])
+        s.send_frame(self.stream, self.position, block, now, cv=False)
 
 
 def test_audio_through_5_percent_loss_arrives_whole_without_retransmission():

@@ -9,10 +9,9 @@ from modular.net.pmtu import BASE_MTU, PathMtu
 from modular.net.session import FrameReceived
 from modular.net.simlink import Impairment
 from modular.net.wire import Encoding
-from netsim import Net
+from netsim import BlockSender, Net
 
 SR, B = 48000, 256
-PERIOD = B / SR
 
 
 # ---------------------------------------------------------------- the search, alone
@@ -85,28 +84,20 @@ def test_a_late_or_foreign_answer_raises_nothing():
 # ---------------------------------------------------------------- two peers on a path
 
 
-class Sender:
+class Sender(BlockSender):
     """Per block: 16 CV channels holding their values (a few bytes each, as RUNS) and an
     int16 stereo audio frame of 1048 bytes: together about 1270 bytes, too many for 1200."""
 
     def __init__(self, net):
-        self.net, self.position, self.next = net, 0, None
-        self.cv = np.arange(16, dtype=np.float32)[:, None].repeat(B, 1)
+        super().__init__(net, B, SR)
+        self.cv = np.zeros((16, B), np.float32)
         self.audio = np.zeros((2, B), np.float32)
 
-    def __call__(self, now):
-        s = self.net.client.session
-        if not s.is_open:
-            return
-        if self.next is None:
-            self.next = now
-        while now >= self.next:
-            self.cv[:, :] = (self.position // (8 * B)) % 7  # steps every 8 blocks
-            self.audio[0] = np.sin(np.arange(self.position, self.position + B) * 0.05)
-            s.send_frame(1, self.position, self.cv, now, cv=True)
-            s.send_frame(2, self.position, self.audio, now, encoding=Encoding.INT16)
-            self.position += B
-            self.next += PERIOD
+    def send_block(self, s, now):
+        self.cv[:, :] = (self.position // (8 * B)) % 7  # steps every 8 blocks
+        self.audio[0] = np.sin(np.arange(self.position, self.position + B) * 0.05)
+        s.send_frame(1, self.position, self.cv, now, cv=True)
+        s.send_frame(2, self.position, self.audio, now, encoding=Encoding.INT16)
 
 
 def _run(path_mtu: int, seconds: float, change=None):

@@ -10,7 +10,7 @@ from modular.net import wire
 from modular.net.jitter import JitterBuffer
 from modular.net.session import Connected, FrameReceived, PeerClosed, PeerGone, Rejected, SessionConfig
 from modular.net.simlink import Impairment
-from netsim import Net
+from netsim import BlockSender, Net
 
 SR, B = 48000, 64
 PERIOD = B / SR
@@ -22,22 +22,14 @@ def cv_block(position):
     return np.stack([t.astype(np.float32), np.sin(t * 0.01).astype(np.float32) * 5])
 
 
-class CvSender:
+class CvSender(BlockSender):
     """Sends a CV block every block period once the session is open."""
 
     def __init__(self, net):
-        self.net, self.position, self.next = net, 0, None
+        super().__init__(net, B, SR)
 
-    def __call__(self, now):
-        s = self.net.client.session
-        if not s.is_open:
-            return
-        if self.next is None:
-            self.next = now
-        while now >= self.next:
-            s.send_frame(1, self.position, cv_block(self.position), now, cv=True)
-            self.position += B
-            self.next += PERIOD
+    def send_block(self, s, now):
+        s.send_frame(1, self.position, cv_block(self.position), now, cv=True)
 
 
 class Receiver:
