@@ -108,7 +108,7 @@ class UdpClientTransport(_Base):
         core.pump(now)
         self._handle_events(core.events(), core.session)
         self._send()
-        self._status(core.session, now, {"transport": UDP})
+        self._status(core.session, now, {"transport": UDP, "mtu": core.peer.pmtu.mtu})
 
     def _send(self):
         for d in self.core.take_datagrams():
@@ -174,8 +174,10 @@ class UdpServerTransport(_Base):
         self.core.pump(now)
         self._events()
         self._send()
-        self._status(session, now, {"transport": UDP, "peers": len(self.core.peers),
-                                    "rejected": self.core.rejected_total})
+        extra = {"transport": UDP, "peers": len(self.core.peers), "rejected": self.core.rejected_total}
+        if self.current is not None:
+            extra["mtu"] = self.current.pmtu.mtu
+        self._status(session, now, extra)
 
     def _send(self):
         for d, addr in self.core.take_datagrams():

@@ -225,8 +225,9 @@ class _Link(Module):
                "fill": r("fill"), "mode": st.get("mode"), "underruns": st.get("underruns", 0),
                "late": st.get("late", 0), "lost": st.get("lost", 0), "loss_pct": r("loss_pct"),
                "rejected": st.get("rejected", 0)}
-        if "peers" in st:
-            out["peers"] = st["peers"]
+        for key in ("peers", "mtu"):  # mtu: the largest datagram the path carries (UDP)
+            if key in st:
+                out[key] = st[key]
         if "port" in self.__dict__:
             out["port"] = self.port
         return out

@@ -76,6 +76,7 @@ def test_udp_kcp_through_the_relay_at_5_percent_loss(net):
     st = b.status
     assert st["connected"] and st["transport"] == "udp"
     assert 15 < st["rtt_ms"] < 40  # 2 x 10 ms through the relay
+    assert st["mtu"] == a.status["mtu"] == 1452  # each end found that loopback carries large datagrams
     assert a.status["rejected"] == 0
     assert net.errors == []
 
