@@ -360,7 +360,7 @@ class RadioPeer:
     def status(self) -> dict:
         st = self.session.stats()
         st.update({"connected": self.connected, "registered": self.registered, "subscribed": self.subscribed,
-                   "listeners": self.listeners, "reconnects": self.reconnects})
+                   "listeners": self.listeners, "reconnects": self.reconnects, "mtu": self._udp.peer.pmtu.mtu})
         if self.listen_to is not None:
             st.update({"slot": self.slot, "return_heard": self.return_heard, "returns_unheard": self.returns_unheard})
         return st

@@ -310,7 +310,8 @@ class RadioBroadcast(Module):
                "registered": bool(st.get("registered")), "listeners": self.listeners,
                "listeners_peak": self.listeners_peak, "channels": self.channels,
                "encoding": self.encoding.name.lower(), "rtt_ms": r("rtt_ms"), "jitter_ms": r("jitter_ms"),
-               "sent": self.sent, "overflows": self.ring.overflows, "reconnects": st.get("reconnects", 0)}
+               "sent": self.sent, "overflows": self.ring.overflows, "reconnects": st.get("reconnects", 0),
+               "mtu": st.get("mtu")}
         if "port" in self.__dict__:  # listening directly
             out["port"] = self.port
         if self.error:
@@ -585,7 +586,7 @@ class RadioClient(Module):
                "returns_sent": self.sent, "returns_dropped": self.dropped + self.ring.overflows,
                "return_frame": self._gather.per_frame * self.block,
                "slot": st.get("slot", -1), "return_heard": st.get("return_heard", True),
-               "reconnects": st.get("reconnects", 0)}
+               "reconnects": st.get("reconnects", 0), "mtu": st.get("mtu")}
         if self.error:
             out["error"] = self.error
         return out

@@ -164,12 +164,14 @@ def test_listeners_return_in_musical_sync_through_loss(tmp_path, modular_cmd, cl
     st = status_lines(blog)
     ret = st["returns"]
     assert st["broadcast"]["registered"] is True and ret["listeners"] == 2, blog
+    assert st["broadcast"]["mtu"] == 1452, blog
     sent = _read(tmp_path / "b-in.wav")
     for k in range(2):
         got = _read(tmp_path / f"l{k}-out.wav")
         assert check_cv(sent, got) >= 5 * SR
         lst = status_lines(read_log(tmp_path, f"listener{k}"))["radio"]
         assert lst["rtt_ms"] > 18, "the relay's 2 x 10 ms shows in the round trip"
+        assert lst["mtu"] == 1452, "a block's CV and audio share a datagram through the relay"
     returns, local = _read(tmp_path / "b-returns.wav"), _read(tmp_path / "b-local.wav")[:, 0]
     lat, delay = _read(tmp_path / "b-lat.wav")[:, 0], _read(tmp_path / "b-delay.wav")[:, 0]
     assert lat[-1] > 2.0, "L covers at least the 20 ms the relays add"
