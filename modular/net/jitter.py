@@ -345,7 +345,7 @@ class JitterBuffer:
                 hi = self._quantile(1.0 - self.glitch_target, upper=True)
                 want = trend + hi + self.block // 2
                 if not self.cv and self.clock < self._learn_end:
-                    want += self._learning_margin(hi - self._quantile(0.01, upper=False), slack)
+                    want += self._learning_margin(trend + hi - base, slack)
             grow_hold, shrink_hold = 0, self._shrink_reads
             changed = False
         want = min(max(want, base), base + int(self.max_depth * self.block))

@@ -207,37 +207,25 @@ class UdpPeer:
                 s.receive_message(message, now)
             for r in recovered:
                 s.receive_message(r, now)
-        elif t == _REPORT:
-            try:
-                report = wire.decode(message)
-            except ProtocolError as exc:
-                s.rejected += 1
-                s.last_error = exc
-                return
-            self.reported.add(report, now)
-            self.pmtu.reported_loss(report.loss / wire.LOSS_SCALE, now)
-        elif t == _PROBE or t == _PROBE_ACK:
+        elif t == _REPORT or t == _PROBE or t == _PROBE_ACK or t == _PARITY:
             try:
                 msg = wire.decode(message)
             except ProtocolError as exc:
                 s.rejected += 1
                 s.last_error = exc
                 return
-            if t == _PROBE:
+            if t == _PARITY:
+                for r in self.fec_rx.parity(msg):
+                    s.receive_message(r, now)
+                if self.relay_parity:
+                    s.carrier_event(ParityReceived(msg, message))
+            elif t == _REPORT:
+                self.reported.add(msg, now)
+                self.pmtu.reported_loss(msg.loss / wire.LOSS_SCALE, now)
+            elif t == _PROBE:
                 self._probe_acks.append(wire.encode(wire.ProbeAck(msg.probe_id)))
             else:
                 self.pmtu.acked(msg.probe_id, now)
-        elif t == _PARITY:
-            try:
-                p = wire.decode(message)
-            except ProtocolError as exc:
-                s.rejected += 1
-                s.last_error = exc
-                return
-            for r in self.fec_rx.parity(p):
-                s.receive_message(r, now)
-            if self.relay_parity:
-                s.carrier_event(ParityReceived(p, message))
         else:
             s.receive_message(message, now)
 
