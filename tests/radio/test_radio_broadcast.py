@@ -25,7 +25,7 @@ from tests.helpers import ROOT
 from tests.radio.linkrun import finish, free_udp_ports, read_log, start, stop_all
 
 SR = 48000
-B_SECONDS, L_SECONDS = 18.0, 11.0  # the broadcaster outlives the listeners
+B_SECONDS, L_SECONDS = 20.0, 13.0  # the broadcaster outlives the listeners
 
 
 def _broadcaster(tmp, server):
@@ -101,20 +101,29 @@ def check_cv(sent, got):
     return len(fresh)
 
 
+def longest_run(mask):
+    """(start, end) of the longest run of True in mask; (0, 0) when there is none."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) == 0:
+        return 0, 0
+    k = int(np.argmax(ends - starts))
+    return int(starts[k]), int(ends[k])
+
+
 def sync_error(ret, local, lat, delay, min_seconds=4.0):
     """Returns (lag of the best match, samples differing at lag 0, samples compared) over
-    the stretch where the slot plays, L is at its final value and RadioDelay's fade is
-    over; less the first second the listener played (its envelope started mid-note, in
-    another state) and the last half second (it is leaving)."""
+    the longest stretch where the slot plays, L holds one value and RadioDelay's fade to
+    it is over; less the first second the listener played (its envelope started mid-note,
+    in another state) and the last half second (it is leaving). On a loaded machine a
+    listener can stall long enough for L to be raised once more while it plays; the
+    sync must hold at every L, so the longest steady stretch is as good as the last."""
     live = np.flatnonzero(np.abs(ret) > 1e-6)
-    L = lat[-1]
-    steady = (lat == L) & (np.abs(delay - L) < 1e-4)
+    steady = (np.diff(lat, prepend=lat[0]) == 0) & (np.abs(delay - lat) < 1e-4) & (lat > 0)
     steady[: live[0] + SR] = False
     steady[live[-1] - SR // 2:] = False
-    idx = np.flatnonzero(steady)
-    start, end = idx[0], idx[-1] + 1
-    assert np.all(steady[start:end]) and end - start >= min_seconds * SR, \
-        f"only {(end - start) / SR:.2f} s with a steady L"
+    start, end = longest_run(steady)
+    assert end - start >= min_seconds * SR, f"only {(end - start) / SR:.2f} s with a steady L"
     a, b = ret[start:end].astype(np.float64), local[start:end].astype(np.float64)
     m = 480
     lags = list(range(-m, m + 1))
