@@ -20,15 +20,21 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
 - base  = trend + the 1 % quantile of that: the least lateness, i.e. zero buffering;
 - fixed mode: O = base + depth, depth set by the caller every block (param + CV);
 - auto mode: O = trend + the (1 - glitch_target) quantile of the lateness above the
-  trend (the upper edge of its bin) plus half a block of margin, so only that fraction
-  of frames comes too late: the depth follows the measured statistics, as Jamulus' auto
-  jitter buffer does. It grows at once when frames start arriving later, and shrinks
-  only after ``shrink_after`` seconds of needing less. An audio stream's depth keeps a
-  learning margin for its first ``learning`` seconds (10): half the spread seen (from
-  the least lateness to that quantile), at least a quarter block and a sample, because
-  young statistics have not seen the tail yet. When it ends the buffer gives it back as
-  any depth no longer needed, ``shrink_after`` later and cross-faded: 15 s after the
-  first frame (unless the lateness grew meanwhile, and with it the depth needed).
+  trend, so only that fraction of frames comes too late: the depth follows the measured
+  statistics, as Jamulus' auto jitter buffer does. Lateness is observed at the reads,
+  so it comes in whole blocks from the first frame's (a lattice, which the drift line
+  moves only slowly); the histogram's bins end on that lattice, and O lands on it
+  exactly: an offset between two of its points would play the same frames on time as
+  the lower one, only later. It starts at ``initial_depth`` blocks, a guess, which the
+  measured depth replaces ``settle`` seconds (0.5) after the first frame; from then on
+  it grows at once when frames start arriving later, and shrinks only after
+  ``shrink_after`` seconds of needing less. An audio stream's depth keeps a learning
+  margin for its first ``learning`` seconds (10): half the spread seen (from the least
+  lateness to that quantile), in whole blocks, because young statistics have not seen
+  the tail yet (a clean path's spread of a block or so gets none). When it ends the
+  buffer gives it back as any depth no longer needed, ``shrink_after`` later and
+  cross-faded: 15 s after the first frame (unless the lateness grew meanwhile, and with
+  it the depth needed).
 
 Moving O skips samples (shrink) or steps back over positions already played (grow). A
 CV stream holds its last value over the positions stepped back over; an audio stream
@@ -71,7 +77,7 @@ class JitterBuffer:
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
                  trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003,
-                 learning: float = 10.0):
+                 learning: float = 10.0, settle: float = 0.5):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -131,6 +137,11 @@ class JitterBuffer:
         # a margin on top while the statistics are young (0: none); see _steer
         self._learning = int(learning * sample_rate)
         self._learn_end = 0  # the clock at which the margin ends
+        # auto mode starts at ``initial_depth``, a guess; ``settle`` seconds after the
+        # first frame the measured depth replaces it at once, not ``shrink_after`` later
+        self._settle = int(settle * sample_rate)
+        self._settle_end = 0
+        self._guessing = False  # the initial guess is still in effect
         self._off_target_for = 0
         self._late_run = 0
         self.clock = 0  # samples played
@@ -238,8 +249,10 @@ class JitterBuffer:
             self._trend_clock, self._trend_value = self.clock, w[0]
         rel = lateness - self._trend()
         if self._observations == 0:
-            # bin 0 starts a quarter of the range below the first observation
-            self._hist_origin = rel - 256 * self._bin
+            # a quarter of the range below the first observation, and aligned so that
+            # lateness on its lattice (whole blocks from it) falls on the last sample of a
+            # bin: a quantile's upper edge is then the lateness itself, not up to a bin more
+            self._hist_origin = rel - 256 * self._bin - (self._bin - 1)
         k = (rel - self._hist_origin) // self._bin
         if k < 0 or k >= 1024:
             shift = k - 512  # re-centre on this observation; what falls off is old news
@@ -267,10 +280,11 @@ class JitterBuffer:
         """The drift line at the current clock, in lateness samples."""
         return int(round(self._trend_value + self._slope * (self.clock - self._trend_clock)))
 
-    def _quantile(self, q: float, upper: bool) -> int:
-        """Lateness above the trend at quantile ``q``: its bin's lower edge, or upper edge (to be safe)."""
-        i = kernels.hist_quantile(self._hist, q) + (1 if upper else 0)
-        return self._hist_origin + i * self._bin - (1 if upper else 0)
+    def _quantile(self, q: float) -> int:
+        """Lateness above the trend at quantile ``q``: the last sample of its bin (exact
+        for lateness on the lattice, safe for any other)."""
+        i = kernels.hist_quantile(self._hist, q) + 1
+        return self._hist_origin + i * self._bin - 1
 
     def _drain(self):
         inbox = self.inbox
@@ -293,6 +307,8 @@ class JitterBuffer:
                 self._newest_end = pos
                 self._quiet_end = pos
                 self._learn_end = self.clock + self._learning
+                self._settle_end = self.clock + self._settle
+                self._guessing = True
             else:
                 self._observe(lateness)
             if pos + n <= self.playout:
@@ -327,7 +343,7 @@ class JitterBuffer:
         if self._fade_left > 0:
             return
         trend = self._trend()
-        base = trend + self._quantile(0.01, upper=False)
+        base = trend + self._quantile(0.01)
         if self.mode == FIXED:
             want = base + int(self._depth_set * self.block)
             changed = self._depth_set != self._depth_applied
@@ -336,17 +352,25 @@ class JitterBuffer:
             grow_hold = shrink_hold = 0 if changed else self._shrink_reads
         else:
             slack = self.block // 4
-            if self._observations < 32:
-                want = base + int(self._initial * self.block)
-            else:
-                # half a block on top (it was a whole one): lateness is observed at the
-                # reads, so it already counts whole blocks; the half covers what the
-                # histogram has not seen yet
-                hi = self._quantile(1.0 - self.glitch_target, upper=True)
-                want = trend + hi + self.block // 2
-                if not self.cv and self.clock < self._learn_end:
-                    want += self._learning_margin(trend + hi - base, slack)
             grow_hold, shrink_hold = 0, self._shrink_reads
+            want = base + int(self._initial * self.block)
+            if self._observations >= 32:
+                # The quantile itself, nothing on top: lateness is observed at the reads,
+                # so it comes in whole blocks on a lattice, and the histogram's bins end on
+                # that lattice (_observe). Any offset between two of its points plays the
+                # same frames on time as the lower point, only later.
+                hi = self._quantile(1.0 - self.glitch_target)
+                measured = trend + hi
+                if not self.cv and self.clock < self._learn_end:
+                    measured += self._learning_margin(trend + hi - base)
+                if not self._guessing:
+                    want = measured
+                elif self.clock < self._settle_end:
+                    want = max(want, measured)  # the guess, or more if that is already too little
+                else:
+                    # the initial depth was a guess: give it back as soon as there are
+                    # statistics, not after shrink_after seconds of needing less
+                    want, shrink_hold = measured, 0
             changed = False
         want = min(max(want, base), base + int(self.max_depth * self.block))
         self.target_offset = want - base
@@ -387,20 +411,25 @@ class JitterBuffer:
                     self._off_target_for = 0
         else:
             self._off_target_for = 0
+        if self._guessing and self.clock >= self._settle_end and (
+                abs(want - (self.clock - self.playout)) <= slack or self.clock >= self._settle_end + self._learning):
+            self._guessing = False  # on the measured depth (a CV that never holds still may never get there)
 
-    def _learning_margin(self, spread: int, slack: int) -> int:
+    def _learning_margin(self, spread: int) -> int:
         """Extra depth while the statistics are young (audio, auto mode, the first
         ``learning`` seconds of a stream). A histogram of a few seconds has not seen the
         tail of a lossy path's lateness (the rare resend, the resend of a resend): its
         greatest lateness still grows, and each new one is a dropout. Half the spread
         seen (from the least lateness to the quantile asked for) on top absorbs the
-        next ones, at a cost in proportion to the jitter: on a clean path the spread is
-        a bin or so and the margin its floor. The floor, a sample more than the
-        steering tolerance, makes the margin's end a drop the steering acts on: it is
-        given back, cross-faded, ``shrink_after`` seconds after ``learning``, never left
-        inside the tolerance for good. It ends at once rather than fading: one move to
-        give it back instead of several small ones."""
-        return max(spread // 2, slack + 1)
+        next ones, at a cost in proportion to the jitter. It counts whole blocks (half
+        the spread, rounded down), as lateness does: less than a block would move the
+        playout point off the lattice of lateness values and play no more frames on
+        time, only later. So a clean path, whose spread is a block or so, has none; a
+        margin of a block or more exceeds the steering tolerance, so its end is a drop
+        the steering acts on: given back, cross-faded, ``shrink_after`` seconds after
+        ``learning``. It ends at once rather than fading: one move to give it back
+        instead of several small ones."""
+        return spread // 2 // self.block * self.block
 
     def _move(self, jump: int):
         """Move an audio stream's playout point by ``jump`` samples and cross-fade from

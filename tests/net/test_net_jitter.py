@@ -84,11 +84,12 @@ def test_auto_depth_converges_to_the_jitter_with_few_glitches(jitter_ms):
     run(jb, 20.0, Impairment(delay=0.02, jitter=jitter, seed=5), per_read=lambda r, j: trace.append(
         (j.depth, j.underruns)))
     # the depth needed: from the least lateness to the greatest (jitter that keeps order
-    # piles datagrams up behind slow ones, so this is less than 2 x jitter)
+    # piles datagrams up behind slow ones, so this is less than 2 x jitter); the buffer
+    # sees lateness at its reads, in whole blocks, so it may need up to a block less
     late = run.lateness[len(run.lateness) // 2:]
     spread_blocks = (late.max() - np.quantile(late, 0.01)) / PERIOD
     depth_end = trace[-1][0]
-    assert spread_blocks <= depth_end <= spread_blocks + 2.0, (spread_blocks, depth_end)
+    assert spread_blocks - 1.0 <= depth_end <= spread_blocks + 2.0, (spread_blocks, depth_end)
     # after the first 5 s, at most a couple of glitches (goal: ~1 per minute)
     glitches = trace[-1][1] - trace[int(5.0 / PERIOD)][1]
     assert glitches <= 2, (glitches, depth_end)
@@ -457,7 +458,7 @@ def test_learning_margin_is_given_back_after_learning_plus_shrink_after(path):
     """The margin ends 10 s after the first frame (learning); the depth then steered
     to is what it is without one, and ``shrink_after`` (5 s) later the buffer has given
     the margin back, cross-faded: from then on the two play at the same depth. On a
-    clean path the margin costs at most a quarter block and a sample (0.35 ms here)."""
+    clean path (a spread of a block or less) there is no margin: it costs nothing."""
     clean = path == "clean"
     arrivals = resend_arrivals(1, 16.0, loss=0.0 if clean else 0.02, jitter=0.0 if clean else 0.002)
     jb = JitterBuffer(1, B, SR, cv=False)
@@ -466,14 +467,18 @@ def test_learning_margin_is_given_back_after_learning_plus_shrink_after(path):
     _, plain_depth, plain_target = play_arrivals(JitterBuffer(1, B, SR, cv=False, learning=0.0), arrivals)
     start = 0.020  # the first frame arrives
     during = slice(int((start + 1.0) / PERIOD), int((start + 10.0) / PERIOD))
-    assert np.all(depth[during] >= plain_depth[during]) and np.any(depth[during] > plain_depth[during])
+    if clean:
+        assert np.array_equal(depth, plain_depth) and np.array_equal(target, plain_target)
+    else:
+        assert np.all(depth[during] >= plain_depth[during]) and np.any(depth[during] > plain_depth[during])
     ended = int((start + 10.0) / PERIOD) + 2
     assert np.array_equal(target[ended:], plain_target[ended:])
     given_back = int((start + 10.0 + 5.0) / PERIOD) + 2
     assert np.array_equal(depth[given_back:], plain_depth[given_back:])
     shrinks = np.flatnonzero(np.diff(depth) < 0) * PERIOD
-    assert np.any(abs(shrinks - (start + 15.0)) < 0.05), ("given back by a shrink at 15 s", shrinks)
-    if clean:
-        assert jb.underruns == 0 and (depth - plain_depth).max() <= B // 4 + 1
+    if not clean:
+        assert np.any(abs(shrinks - (start + 15.0)) < 0.05), ("given back by a shrink at 15 s", shrinks)
+    else:
+        assert jb.underruns == 0
         y = np.concatenate(played)[int(0.5 * SR):]
         assert np.abs(np.diff(y)).max() <= CLEAN_STEP + 2 * AMP / (jb._xfade_len + 1), "every move cross-faded"
