@@ -107,6 +107,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     from modular.net import transport
     from modular.net.endpoint import LinkEndpoint
     from modular.net.netthread import NetThread
+    from modular.net.spsc import touched
     from modules.radio.link import _warm_up
 
     for cv in (True, False):
@@ -138,12 +139,16 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     gc.collect()
     gc.freeze()
     n_blocks = int(seconds * SR / block)
-    sent_t = np.zeros(n_blocks)
-    played_pos = np.full(n_blocks, -1.0)
-    played_t = np.zeros(n_blocks)
-    under = np.zeros(n_blocks, bool)
-    buffer_trace = np.zeros((n_blocks, 5), np.int64)  # the audio buffer after each read: offset, base, fill, late, stalls
-    cv_out = np.zeros((2, n_blocks * block), np.float32)
+    # The recordings are written now, every page: the audio thread fills them block by
+    # block, and a first write to a page (here: a virtual machine's memory the host has
+    # not backed yet) can stall it for milliseconds, a few times a second.
+    sent_t = touched(n_blocks, np.float64)
+    played_pos = touched(n_blocks, np.float64)
+    played_pos.fill(-1.0)
+    played_t = touched(n_blocks, np.float64)
+    under = touched(n_blocks, bool)
+    buffer_trace = touched((n_blocks, 5), np.int64)  # the audio buffer after each read: offset, base, fill, late, stalls
+    cv_out = touched((2, n_blocks * block), np.float32)
     out = {name: np.zeros((2, block), np.float32) for name in LINKS}
     blk = np.zeros((2, block), np.float32)
     idx = np.arange(block)
