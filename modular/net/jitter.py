@@ -96,7 +96,7 @@ class JitterBuffer:
         self._mask = cap - 1
         self._ring = touched((channels, cap), np.float32)
         self._stamp = touched(cap, np.int64)
-        self._stamp.fill(-1)
+        self._stamp.fill(kernels.EMPTY)
         self._held = np.zeros(channels, np.float32)
         self._ring_bits = self._ring.view(np.int32)  # the same memory, compared bit for bit
         self._held_bits = self._held.view(np.int32)
@@ -211,7 +211,7 @@ class JitterBuffer:
 
     def _restart(self):
         self.started = False
-        self._stamp[:] = -1  # a restarted timeline may reuse positions: old samples must not play
+        self._stamp[:] = kernels.EMPTY  # a restarted timeline may reuse positions: old samples must not play
         self._hist[:] = 0.0
         self._observations = 0
         self._win_count = 0

@@ -5,6 +5,12 @@ behind the automatic depth."""
 import numpy as np
 from numba import njit
 
+# The stamp of a ring slot that holds no sample. Not -1: a playout point may stand before
+# a stream's first position (a buffer that deepens right after the start steps back
+# over position 0, a return played at t + L before t reaches 0), and position -1 would
+# then find every empty slot it maps to holding it.
+EMPTY = -(1 << 62)
+
 
 @njit(cache=True, nogil=True)
 def store(ring, stamp, mask, position, data, channels, frames, low):
@@ -106,7 +112,7 @@ def forget(stamp, mask, start, end):
     for p in range(start, end):
         j = p & mask
         if stamp[j] == p:
-            stamp[j] = -1
+            stamp[j] = EMPTY
 
 
 @njit(cache=True, nogil=True)

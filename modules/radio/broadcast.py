@@ -704,7 +704,7 @@ class RadioReturn(Module):
         self.inbox = BlockRing(1024, 1, wire.MAX_FRAMES)
         self._ring = touched((SLOTS, RING), np.float32)
         self._stamp = touched((SLOTS, RING), np.int64)
-        self._stamp.fill(-1)
+        self._stamp.fill(jk.EMPTY)
         self._held = np.zeros((SLOTS, 1), np.float32)
         self._conceal = np.full((SLOTS, 1), 1 << 30, np.int64)
         self._decay = np.float32(math.exp(-1.0 / (0.002 * self.sample_rate)))
@@ -718,7 +718,7 @@ class RadioReturn(Module):
         jk.play(self._ring[0:1], self._stamp[0], RING - 1, 0, self._out[0:1], self._held[0], self._conceal[0], False,
                 self._decay, self._recover, 0)
         jk.store(self._ring[0:1], self._stamp[0], RING - 1, 0, self.inbox.data[0], 1, 1, 1 << 40)
-        self._stamp.fill(-1)
+        self._stamp.fill(jk.EMPTY)
         self.broadcast = cands[0]
         cands[0].returns_sink = self
 
@@ -767,7 +767,7 @@ class RadioReturn(Module):
             self._pending_names = {}
             for s, name in names.items():
                 self.slots[s].reset(name)
-                self._stamp[s].fill(-1)
+                self._stamp[s].fill(jk.EMPTY)
         auto = self._auto
         while True:
             k = inbox.peek()

@@ -95,6 +95,26 @@ def test_auto_depth_converges_to_the_jitter_with_few_glitches(jitter_ms):
     assert glitches <= 2, (glitches, depth_end)
 
 
+def test_cv_stepping_back_before_the_first_position_holds_its_value():
+    """A buffer that deepens right after its stream began at position 0 steps back to
+    positions before it. Nothing was ever there: CV holds the value it played, it never
+    plays an empty slot of the ring as if it held position -1."""
+    jb = JitterBuffer(1, B, SR, cv=True, mode="fixed", depth=1)
+    out = np.zeros((1, B), np.float32)
+    held = wire.Frame(1, 0, 0, 1, B, wire.Encoding.FLOAT32, np.full(B, 5.0, np.float32).tobytes(), wire.FLAG_CV)
+    jb.offer(held)
+    jb.read(out)
+    jb.read(out)
+    assert out[0, -1] == 5.0
+    jb.set_depth(8)  # the playout point steps back past position 0
+    played = []
+    for _ in range(8):
+        jb.read(out)
+        played.append(out[0].copy())
+    assert jb.playout - 8 * B < 0, "the test steps back before the first position"
+    assert np.all(np.concatenate(played) == 5.0)
+
+
 def test_late_frames_are_counted_and_dropped_cv_holds():
     jb = JitterBuffer(1, B, SR, cv=True, mode="fixed", depth=2)
     out = np.zeros((1, B), np.float32)
