@@ -25,18 +25,19 @@ O = C - P. A frame is on time iff L <= O. So the buffer keeps a decaying histogr
   so it comes in whole blocks from the first frame's (a lattice, which the drift line
   moves only slowly); the histogram's bins end on that lattice, and O lands on it
   exactly: an offset between two of its points would play the same frames on time as
-  the lower one, only later. It starts at ``initial_depth`` blocks, a guess, which the
-  measured depth replaces ``settle`` seconds (0.5) after the first frame; from then on
-  it grows at once when frames start arriving later, and shrinks only after
-  ``shrink_after`` seconds of needing less. An audio stream's depth keeps a learning
-  margin for its first ``learning`` seconds (10): half the spread seen (from the least
-  lateness to that quantile), in whole blocks, because young statistics have not seen
-  the tail yet (a clean path's spread of a block or so gets none). When it ends the
-  buffer gives it back as any depth no longer needed, ``shrink_after`` later and
-  cross-faded: 15 s after the first frame (unless the lateness grew meanwhile, and with
-  it the depth needed). From then on it keeps a tail margin, ``tail_margin`` of the
-  spread (an eighth, in whole blocks): the greatest lateness of the histogram's memory
-  is beaten by the next stretch's about half the time (see ``_margin``).
+  the lower one, only later. It starts at ``initial_depth`` blocks (4), a guess, or
+  more if frames already come later, which the measured depth replaces ``settle``
+  seconds (2) after the first frame: the first seconds are when the two ends' machines
+  are busiest (connecting, compiling, allocating). From then on it grows at once when
+  frames start arriving later, and shrinks only after ``shrink_after`` seconds of
+  needing less. On top of the quantile (``_margin``, whole blocks): for the first
+  ``learning`` seconds (10) of an audio stream a learning margin, half the spread seen
+  (from the least lateness to that quantile) and at least a block, because young
+  statistics have not seen the tail yet; given back ``shrink_after`` later,
+  cross-faded, 15 s after the first frame unless the lateness grew meanwhile. Then a
+  tail margin, ``tail_margin`` of the spread (an eighth): the greatest
+  lateness of the histogram's memory is beaten by the next stretch's about half the
+  time. A clean path, whose spread is a block or so, gets no tail margin.
 
 Moving O skips samples (shrink) or steps back over positions already played (grow). A
 CV stream holds its last value over the positions stepped back over; an audio stream
@@ -79,7 +80,7 @@ class JitterBuffer:
                  glitch_target: float = 2e-5, memory: float = 30.0, shrink_after: float = 5.0,
                  max_frame: int = wire.MAX_FRAMES, slots: int = 256, initial_depth: float = 4.0,
                  trend_window: float = 1.0, trend_windows: int = 30, crossfade: float = 0.003,
-                 learning: float = 10.0, settle: float = 0.5, tail_margin: float = 0.125):
+                 learning: float = 10.0, settle: float = 2.0, tail_margin: float = 0.125):
         self.channels = channels
         self.block = block
         self.sample_rate = sample_rate
@@ -135,11 +136,11 @@ class JitterBuffer:
         self._trend_clock = 0.0  # the line passes through (_trend_clock, _trend_value)
         self._trend_value = 0.0
         self._shrink_reads = int(shrink_after * sample_rate / block)
-        # auto mode, audio: for ``learning`` seconds after a stream starts its depth keeps
-        # a margin on top while the statistics are young (0: none); see _steer
+        # auto mode: for ``learning`` seconds after a stream starts its depth keeps a
+        # margin on top while the statistics are young (0: none); see _margin
         self._learning = int(learning * sample_rate)
         self._learn_end = 0  # the clock at which the margin ends
-        self._tail_margin = tail_margin  # after it, audio keeps this share of the spread on top (see _margin)
+        self._tail_margin = tail_margin  # after it, this share of the spread on top (see _margin)
         # auto mode starts at ``initial_depth``, a guess; ``settle`` seconds after the
         # first frame the measured depth replaces it at once, not ``shrink_after`` later
         self._settle = int(settle * sample_rate)
@@ -419,17 +420,22 @@ class JitterBuffer:
             self._guessing = False  # on the measured depth (a CV that never holds still may never get there)
 
     def _margin(self, spread: int) -> int:
-        """Depth on top of the quantile for an audio stream in auto mode, from the spread
-        seen (from the least lateness to the quantile asked for), in whole blocks (half a
-        spread rounded down), as lateness comes: less than a block would move the
-        playout point off the lattice of lateness values and play no more frames on
-        time, only later. So a clean path, whose spread is a block or so, has none.
+        """Depth on top of the quantile for an audio stream in auto mode, from the
+        spread seen (from the least lateness to the quantile asked for), in whole
+        blocks, as lateness comes: less than a block would move the playout point off
+        the lattice of lateness values and play no more frames on time, only later.
+        CV has none: it gives depth back only inside held values, so a CV that never
+        holds still (an LFO) would keep any margin for good, and the depth it needs
+        would ratchet up with every change of the margin; a late CV frame costs a
+        hold (the reliable carrier delivers it), not a dropout.
 
-        - For the first ``learning`` seconds (10), the learning margin, half the spread:
-          a histogram of a few seconds has not seen the tail of a lossy path's lateness
-          (the rare resend, the resend of a resend) yet; its greatest lateness still
-          grows, and each new one is a dropout. When it ends the buffer gives it back
-          as any depth no longer needed, ``shrink_after`` later, cross-faded, in one move.
+        - For the first ``learning`` seconds (10) of an audio stream, the learning
+          margin: half the spread (rounded down), at least a block. A histogram of a
+          few seconds has not seen the tail of a path's lateness (the rare resend, the
+          resend of a resend, the other end's machine busy for a moment) yet: its
+          greatest lateness still grows, and each new one is a dropout. When it ends the
+          buffer gives it back as any depth no longer needed, ``shrink_after`` later,
+          cross-faded, in one move.
         - Then ``tail_margin`` of the spread (an eighth, rounded to the nearest block):
           the quantile asked for is in effect the greatest lateness of the histogram's
           memory (30 s), and of two such stretches of a path that does not change, the
@@ -439,7 +445,7 @@ class JitterBuffer:
           from 7 to 1; a clean path, whose spread is a block or so, gets none.
         """
         if self.clock < self._learn_end:
-            return spread // 2 // self.block * self.block
+            return max(spread // 2 // self.block, 1) * self.block
         return int(spread * self._tail_margin / self.block + 0.5) * self.block
 
     def _move(self, jump: int):
