@@ -143,8 +143,7 @@ def worker(role, kind, block, seconds, host, ports, out_path):
     # block, and a first write to a page (here: a virtual machine's memory the host has
     # not backed yet) can stall it for milliseconds, a few times a second.
     sent_t = touched(n_blocks, np.float64)
-    played_pos = touched(n_blocks, np.float64)
-    played_pos.fill(-1.0)
+    played_pos = np.full(n_blocks, -1.0)  # np.full writes every page too
     played_t = touched(n_blocks, np.float64)
     under = touched(n_blocks, bool)
     buffer_trace = touched((n_blocks, 5), np.int64)  # the audio buffer after each read: offset, base, fill, late, stalls

@@ -89,7 +89,7 @@ def _warm_up(block, sample_rate, cv):
         for part in (out, out[:, :1]):  # an audio stream's cross-faded moves (no fade is pending: a no-op)
             kernels.crossfade(rx._ring, rx._stamp, rx._mask, 0, part, rx._fade_old, rx._fade, rx._decay)
 
-    stamp, hist = np.full(16, -1, np.int64), np.zeros(1024, np.float64)
+    stamp, hist = np.full(16, kernels.EMPTY, np.int64), np.zeros(1024, np.float64)
     kernels.forget(stamp, 15, 0, 4)  # the paths the few frames above did not take
     kernels.hist_shift(hist, 1)
     kernels.hist_shift(hist, -1)
