@@ -533,6 +533,7 @@ class RadioClient(Module):
             self._resyncs = jb.resyncs
             self._prev_pos = None
             self._answered.reset()
+            self._gather.discard()  # nor is anything gathered of the old one still worth sending
         stalls = jb.stalls
         missing = jb.read(self._rx)
         # where this block came from on the broadcast's timeline (after any change of
@@ -621,7 +622,7 @@ def radio_return_kernel(latency_cv, returns, mix, latency, p0, p1, state, mem, n
 
 class _Slot:
     __slots__ = ("name", "frames", "late", "lost", "underruns", "need_min", "peak", "peak_prev", "heard",
-                 "newest_end", "quiet_end", "in_gap", "started")
+                 "newest_end", "quiet_end", "in_gap", "started", "first")
 
     def __init__(self):
         self.reset()
@@ -636,6 +637,7 @@ class _Slot:
         self.quiet_end = 0
         self.in_gap = False
         self.started = False
+        self.first = 0  # engine frame of the first arrival
 
 
 class RadioReturn(Module):
@@ -711,7 +713,10 @@ class RadioReturn(Module):
         self._recover = max(1, int(0.001 * self.sample_rate))
         self._window = self.sample_rate  # peak windows of a second
         self._next_window = 0
-        self._warm = max(8, int(0.5 * self.sample_rate / self.block))  # frames observed before auto L is set
+        # what a slot must have been heard for before the auto L is set from it: half a
+        # second (in samples, whatever the frame length: returns come in frames as long
+        # as the broadcast's) and at least 8 frames
+        self._warm = int(0.5 * self.sample_rate)
         self.max_L = int(MAX_L_SECONDS * self.sample_rate)
         self.rejected = 0
         # compile the play/store paths now, not in the first real-time block
@@ -781,6 +786,7 @@ class RadioReturn(Module):
             if not sl.started:
                 sl.started = True
                 sl.quiet_end = pos
+                sl.first = frame
             sl.frames += 1
             sl.heard = frame
             sl.need_min = min(sl.need_min, need)
@@ -805,7 +811,7 @@ class RadioReturn(Module):
             for sl in self.slots:
                 sl.peak_prev, sl.peak = sl.peak, -(1 << 62)
         if auto and not self.locked:
-            ready = [sl for sl in self.slots if sl.frames >= self._warm]
+            ready = [sl for sl in self.slots if sl.frames >= 8 and frame - sl.first >= self._warm]
             if ready:
                 self.L = max(self.L, max(self._quantize(max(sl.peak, sl.peak_prev) + self._margin(sl)) for sl in ready))
                 self.locked = True

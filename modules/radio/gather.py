@@ -54,6 +54,14 @@ class FrameGatherer:
         self._count = k
         return sent
 
+    def discard(self):
+        """Drop the frame being gathered, unsent: its timeline ended (a listener's buffer
+        restarted at a new live edge after an outage). Sent later, it would answer
+        positions from before the outage, and a broadcaster that sets its return
+        latency from what its listeners need would take it for a listener that needs
+        as much more as the outage was long."""
+        self._count, self._slot = 0, -1  # a reserved slot is not taken until published
+
     def _publish(self, blocks: int) -> bool:
         if self._slot < 0:
             return False

@@ -74,13 +74,14 @@ def _churn_listener(port, k, seconds, vanish):
     Returns the monotonic time of its last return."""
     rs = RadioSocket(("127.0.0.1", port), name=f"churn{k}", block=64)
     rs.peer.subscribe("churn", returns=(RETURN,))
-    one = np.ones((1, 64), np.float32)
+    one = np.ones((1, wire.MAX_FRAMES), np.float32)
     end = time.monotonic() + seconds
     last = None
     while time.monotonic() < end:
         for e in rs.poll(0.005):
             if type(e) is BroadcastFrame and e.frame.stream == 1:
-                rs.peer.send_return(1, e.frame.position, one, time.monotonic())
+                # a return as long as the frame it answers (the broadcaster gathers blocks)
+                rs.peer.send_return(1, e.frame.position, one[:, :e.frame.frames], time.monotonic())
                 last = time.monotonic()
         rs.flush()
     if vanish:
