@@ -7,7 +7,6 @@ would tell the broadcaster's auto L that this listener needs as much more latenc
 the outage was long (that raised L to 1.4 s)."""
 
 import json
-import subprocess
 import time
 
 import numpy as np
@@ -16,14 +15,9 @@ from modular.demo import _warm
 from modular.server.client import RadioSocket, ReturnFrame, StreamSpec
 from tests.helpers import ROOT
 from tests.radio.linkrun import free_udp_ports, start, stop_all
+from tests.radio.test_radio_churn import _server
 
 SR, FRAME = 48000, 256
-
-
-def _server(cmd, cwd, env, port, name):
-    return subprocess.Popen(cmd + ["server", "--port", str(port), "--http-port", "-1", "--host", "127.0.0.1",
-                                   "--no-tcp"], cwd=cwd, env=env, stdout=open(cwd / f"{name}.log", "w"),
-                            stderr=subprocess.STDOUT)
 
 
 def test_no_return_answers_a_position_from_before_a_server_outage(tmp_path, modular_cmd, cli_env):
