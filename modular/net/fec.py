@@ -147,12 +147,13 @@ def _row_sum(k: int, m: int, index: int, present: int) -> int:
 
 
 class _Stream:
-    __slots__ = ("frames", "recovered", "groups")
+    __slots__ = ("frames", "recovered", "groups", "newest")
 
     def __init__(self):
         self.frames: collections.OrderedDict[int, bytes] = collections.OrderedDict()  # seq -> message
         self.recovered: set[int] = set()  # seqs given back (bounded with ``frames``)
         self.groups: collections.OrderedDict[int, wire.Parity] = collections.OrderedDict()  # first -> a PARITY
+        self.newest = 0  # the highest seq seen (frames or a parity's group)
         # (the parity pieces of a group, by index, are kept in a dict on the side)
 
 
@@ -165,17 +166,32 @@ class FecDecoder:
         self.duplicates = 0  # frames that arrived after they had been recovered
         self.unrecoverable = 0  # groups forgotten with frames still missing
         self.rejected = 0  # PARITY inconsistent with its group, or a recovery that made no sense
+        self.restarts = 0  # streams whose sequence started again (another sender on the id)
 
-    def _stream(self, stream: int) -> _Stream:
+    def _stream(self, stream: int, seq: int) -> _Stream:
+        """The state of ``stream``, afresh if ``seq`` lies further behind its newest than
+        anything kept: the stream id has another sender, whose sequence starts anew (a
+        relay gives a listener's return slot, and its stream id, to the next listener).
+        The old sender's groups must not meet the new one's frames: their seqs coincide,
+        and a recovery from both would give back frames that were never sent while the
+        new sender's real ones were dropped as duplicates."""
         st = self._streams.get(stream)
+        if st is not None and 16 * self.keep < (st.newest - seq) & 0xFFFFFFFF < 1 << 31:
+            for first in st.groups:
+                self._pieces.pop((stream, first), None)
+            st = None
+            self.restarts += 1
         if st is None:
             st = self._streams[stream] = _Stream()
+            st.newest = seq
+        elif 0 < (seq - st.newest) & 0xFFFFFFFF < 1 << 31:
+            st.newest = seq
         return st
 
     def frame(self, message: bytes) -> tuple[bool, list[bytes]]:
         """A FRAME received as a datagram: (is it new, frames it let us recover)."""
         stream, seq = frame_ids(message)
-        st = self._stream(stream)
+        st = self._stream(stream, seq)
         if seq in st.frames:
             if seq in st.recovered:
                 self.duplicates += 1
@@ -196,7 +212,7 @@ class FecDecoder:
 
     def parity(self, p: wire.Parity) -> list[bytes]:
         """A PARITY received: the frames it completes (encoded FRAME messages)."""
-        st = self._stream(p.stream)
+        st = self._stream(p.stream, p.first_seq)
         known = st.groups.get(p.first_seq)
         pieces = self._pieces.setdefault((p.stream, p.first_seq), {})
         if known is not None:

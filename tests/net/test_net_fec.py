@@ -205,3 +205,29 @@ def test_audio_through_5_percent_loss_arrives_whole_without_retransmission():
     assert jb.depth < 20, jb.stats()  # ~10 ms of jitter + recovery, not a 40 ms round trip
     # nothing audio went through KCP
     assert peer.link is None or peer.link.sent < 200
+
+
+def test_a_new_sender_on_a_stream_id_is_not_mixed_with_the_old_one():
+    """A relay gives a listener's return slot (its stream id) to the next listener, whose
+    sequence starts at 0 again. The old sender's parity groups must not meet the new
+    sender's frames: every frame of the new one arrives as sent, and nothing is made up."""
+    dec = FecDecoder()
+
+    def send(enc, seq, position, parity):
+        m = audio_frame(seq, channels=1)
+        m = wire.encode(wire.Frame(3, seq, position, 1, B, wire.Encoding.FLOAT32, wire.decode(m).payload))
+        new, got = dec.frame(m)
+        for p in enc.add(m):
+            if parity:
+                got += dec.parity(wire.decode(p))
+        return new, [wire.decode(r) for r in got]
+
+    old = FecEncoder(4, 4)
+    for seq in range(375):  # the first listener: parity for its first groups only (then no loss was seen)
+        send(old, seq, 100_000 + seq * B, parity=seq < 8)
+    new_sender = FecEncoder(4, 4)
+    for seq in range(12):
+        new, made_up = send(new_sender, seq, 900_000 + seq * B, parity=seq < 8)
+        assert new, f"the new sender's frame {seq} was taken for a duplicate"
+        assert not made_up, [(f.seq, f.position) for f in made_up]
+    assert dec.recovered == 0 and dec.restarts == 1
