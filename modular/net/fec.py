@@ -73,8 +73,13 @@ class FecEncoder:
         first = seq - seq % self.k
         out = []
         g = self._groups.get(stream)
-        if g is not None and g[0] != first:  # a new group: protect what the old one had
-            out += self._parity(stream, *g)
+        if g is not None and g[0] != first:
+            if (first - g[0]) & 0xFFFFFFFF < 1 << 31:  # a new group: protect what the old one had
+                out += self._parity(stream, *g)
+            # else the sequence started again: another sender on this stream id (a relay
+            # gives a listener's return slot, and its id, to the next listener). Parity of
+            # the old group would reach the peer among the new sender's frames of the same
+            # seqs and be taken for theirs: it would give back a frame the new sender never sent.
             g = None
         if g is None:
             g = self._groups[stream] = (first, {})

@@ -231,3 +231,19 @@ def test_a_new_sender_on_a_stream_id_is_not_mixed_with_the_old_one():
         assert new, f"the new sender's frame {seq} was taken for a duplicate"
         assert not made_up, [(f.seq, f.position) for f in made_up]
     assert dec.recovered == 0 and dec.restarts == 1
+
+
+def test_no_parity_of_an_old_sender_once_the_sequence_starts_again():
+    """A relay's encoder sees the frames of a return slot's stream id, listener after
+    listener. The group the last listener left open is not protected when the next
+    listener's sequence starts again at 0: its parity would come among the new listener's
+    frames 4-7 and give back the old listener's frame as theirs."""
+    enc = FecEncoder(4, 4)
+    for seq in range(5):  # the old listener's last frames: group 4 holds frame 4 alone
+        enc.add(audio_frame(seq))
+    made = enc.add(audio_frame(0))  # the next listener's first frame, same stream id
+    assert made == [], [wire.decode(p).first_seq for p in made]
+    out = []
+    for seq in range(1, 4):
+        out += enc.add(audio_frame(seq))
+    assert [wire.decode(p).first_seq for p in out] == [0] * 4  # its own first group is protected
