@@ -8,8 +8,9 @@ block with a 2-channel int16 return stamped with the position it answers. The
 broadcaster runs in this process, the listeners in worker processes (--per-worker each,
 one selector loop apiece), the server in its own.
 
---block is the samples per network frame: a patch's engine block, or the `frame` of its
-RadioBroadcast (which gathers blocks into frames of that many samples).
+--block is the samples per network frame: the `frame` of a RadioBroadcast, which gathers
+its engine blocks into frames of that many samples (256 unless the patch says otherwise;
+--block 64 is a broadcast that sends every block of 64 as it is).
 
 Per N, one JSON line:
     {"bench": "radio_fanout", "listeners": N, "server_cpu_cores": ..., "underruns": ...,
@@ -39,7 +40,7 @@ listener's copy of the frame waiting (measured: 2-1600 late blocks per 10 s at f
 256, where niceness 10 gives 0-3); and with arrivals taken when a listener reads, the
 listeners' own scheduling would count as the server's lateness.
 
-    python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 64]
+    python benchmarks/radio_fanout.py [--listeners 1 10 50 100] [--seconds 5] [--block 256]
                                       [--transport udp|udp-peer|tcp] [--buffer-ms 30] [--per-worker 25]
                                       [--return-slots 16] [--listener-nice 10] [--arrival kernel|read]
 """
@@ -66,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 from modular.net import wire  # noqa: E402
 from modular.net.framing import StreamDecoder, frame  # noqa: E402
 from modular.server.client import BroadcastFrame, RadioSocket, ReturnFrame, StreamSpec  # noqa: E402
+from modules.radio.broadcast import DEFAULT_FRAME  # noqa: E402
 
 from lean_listener import LeanListener  # noqa: E402
 
@@ -367,7 +369,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--listeners", type=int, nargs="+", default=[1, 10, 50, 100])
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--block", type=int, default=64)
+    ap.add_argument("--block", type=int, default=DEFAULT_FRAME,
+                    help="samples per network frame (RadioBroadcast's default frame)")
     ap.add_argument("--transport", choices=["udp", "udp-peer", "tcp"], default="udp",
                     help="the listeners' carrier: udp (lean listeners), udp-peer (RadioPeer listeners), tcp")
     ap.add_argument("--buffer-ms", type=float, default=30.0)

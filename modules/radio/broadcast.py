@@ -7,7 +7,8 @@ which the broadcaster plays in musical sync (docs/DESIGN.md, Musical sync).
   Through a radio server (data ``server``, host:port) or directly (data ``listen``: the
   module then hosts a radio server of its own on that port and listeners connect to it).
   Data ``frame`` gathers that many samples (whole blocks) into each network frame
-  (gather.py): fewer, larger frames for the server to relay, a little later.
+  (gather.py): fewer, larger frames for the server to relay, a little later. By default
+  a frame is as many whole blocks as fit 256 samples (``default_frame``).
 - **RadioClient** (a listener) subscribes to a handle, plays the broadcast through a
   jitter buffer (``out``) and sends its ``return`` input back, each block stamped with
   the broadcast position it answers. The chain from ``out`` to ``return`` runs before
@@ -57,6 +58,7 @@ ENCODINGS = (wire.Encoding.FLOAT32, wire.Encoding.INT16, wire.Encoding.INT8)
 META = 8
 BROADCAST_STREAM = 1
 RETURN_STREAM = 1
+DEFAULT_FRAME = 256  # samples: 5.3 ms at 48 kHz
 RETURN_STALE_S = 0.5  # a listener drops return audio its network thread held longer than this
 
 
@@ -125,6 +127,19 @@ def _net_stop(module):
 # ---------------------------------------------------------------- RadioBroadcast
 
 B_LISTENERS, B_LATENCY = range(2)
+
+
+def default_frame(block: int) -> int:
+    """Samples per broadcast frame when the patch gives no ``frame``: the whole blocks that
+    fit DEFAULT_FRAME samples, at least one block.
+
+    The server handles every frame once per listener, so its CPU goes with the frames per
+    second: at frames of 256 it relays to 100 listeners within a core, at frames of 64
+    (one block) it does not (benchmarks/radio_fanout.py). A listener waits up to
+    frame - block samples longer for a frame's first block (4 ms at block 64, 48 kHz),
+    little beside the return latency L a broadcast's returns need anyway.
+    """
+    return max(block, DEFAULT_FRAME // block * block)
 
 
 @kernel
@@ -209,7 +224,7 @@ class RadioBroadcast(Module):
 
         self.error = ""
         self.sent = 0
-        frame = self.data.get("frame", self.block)
+        frame = self.data.get("frame", default_frame(self.block))
         if frame % self.block:
             raise PatchError(f"module {self.id!r}: data 'frame' ({frame}) must be a multiple of the block size "
                              f"({self.block})")
@@ -309,6 +324,7 @@ class RadioBroadcast(Module):
         out = {"handle": self.data["handle"], "connected": bool(st.get("connected")),
                "registered": bool(st.get("registered")), "listeners": self.listeners,
                "listeners_peak": self.listeners_peak, "channels": self.channels,
+               "frame": self._gather.per_frame * self.block,
                "encoding": self.encoding.name.lower(), "rtt_ms": r("rtt_ms"), "jitter_ms": r("jitter_ms"),
                "sent": self.sent, "overflows": self.ring.overflows, "reconnects": st.get("reconnects", 0),
                "mtu": st.get("mtu")}

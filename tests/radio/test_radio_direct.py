@@ -33,6 +33,9 @@ def test_direct_listen_without_a_server(tmp_path, modular_cmd, cli_env):
                 finish(p, 10)
     bs, ls = status_lines(read_log(tmp_path, "b")), status_lines(read_log(tmp_path, "l"))
     assert bs["broadcast"]["port"] == port and bs["broadcast"]["registered"] is True
-    assert ls["radio"]["subscribed"] is True and ls["radio"]["frames"] > 1000 and ls["radio"]["channels"] == 3
+    # the listener ran 4 s: at least 1.3 s of them heard, and answered, in frames of the default length
+    assert bs["broadcast"]["frame"] == 256 and ls["radio"]["return_frame"] == 256, (bs["broadcast"], ls["radio"])
+    assert ls["radio"]["subscribed"] is True and ls["radio"]["channels"] == 3
+    assert ls["radio"]["frames"] * 256 > 64000, ls["radio"]
     slot = bs["returns"]["slots"][0]
-    assert slot["frames"] > 1000 and bs["returns"]["latency_samples"] > 0, bs["returns"]
+    assert slot["frames"] * 256 > 64000 and bs["returns"]["latency_samples"] > 0, bs["returns"]
