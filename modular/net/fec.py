@@ -179,13 +179,12 @@ class FecDecoder:
         relay gives a listener's return slot, and its stream id, to the next listener).
         The old sender's groups must not meet the new one's frames: their seqs coincide,
         and a recovery from both would give back frames that were never sent while the
-        new sender's real ones were dropped as duplicates."""
+        new sender's real ones were dropped as duplicates. (A new sender whose seqs are
+        still among the kept frames is told by ``frame``: same seq, other bytes.)"""
         st = self._streams.get(stream)
         if st is not None and 16 * self.keep < (st.newest - seq) & 0xFFFFFFFF < 1 << 31:
-            for first in st.groups:
-                self._pieces.pop((stream, first), None)
             st = None
-            self.restarts += 1
+            self._forget(stream)
         if st is None:
             st = self._streams[stream] = _Stream()
             st.newest = seq
@@ -193,11 +192,25 @@ class FecDecoder:
             st.newest = seq
         return st
 
+    def _forget(self, stream: int):
+        st = self._streams.pop(stream, None)
+        if st is not None:
+            for first in st.groups:
+                self._pieces.pop((stream, first), None)
+        self.restarts += 1
+
     def frame(self, message: bytes) -> tuple[bool, list[bytes]]:
         """A FRAME received as a datagram: (is it new, frames it let us recover)."""
         stream, seq = frame_ids(message)
         st = self._stream(stream, seq)
-        if seq in st.frames:
+        kept = st.frames.get(seq)
+        if kept is not None and kept != message:
+            # a seq we hold with other bytes (a duplicate, or a frame we recovered, is the
+            # same bytes): a new sender on this stream id, its sequence started again
+            # while the old one's frames are still kept (it lived less than 16 x keep frames)
+            self._forget(stream)
+            st = self._stream(stream, seq)
+        elif kept is not None:
             if seq in st.recovered:
                 self.duplicates += 1
             return False, []

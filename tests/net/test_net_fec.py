@@ -207,27 +207,34 @@ def test_audio_through_5_percent_loss_arrives_whole_without_retransmission():
     assert peer.link is None or peer.link.sent < 200
 
 
-def test_a_new_sender_on_a_stream_id_is_not_mixed_with_the_old_one():
+@pytest.mark.parametrize("old_frames", [375, 40])
+def test_a_new_sender_on_a_stream_id_is_not_mixed_with_the_old_one(old_frames):
     """A relay gives a listener's return slot (its stream id) to the next listener, whose
     sequence starts at 0 again. The old sender's parity groups must not meet the new
-    sender's frames: every frame of the new one arrives as sent, and nothing is made up."""
+    sender's frames: every frame of the new one arrives as sent, and nothing is made up.
+    The old sender may have lived long (its seqs forgotten by now) or less than the
+    frames kept (40 frames: 0.2 s of frames of 256), its last groups left incomplete."""
     dec = FecDecoder()
 
-    def send(enc, seq, position, parity):
+    def send(enc, seq, position, parity, lost=False):
         m = audio_frame(seq, channels=1)
         m = wire.encode(wire.Frame(3, seq, position, 1, B, wire.Encoding.FLOAT32, wire.decode(m).payload))
-        new, got = dec.frame(m)
-        for p in enc.add(m):
+        new, got = dec.frame(m) if not lost else (True, [])
+        for p in enc.add(m)[:1]:  # one parity piece of four: a clean path's share
             if parity:
                 got += dec.parity(wire.decode(p))
         return new, [wire.decode(r) for r in got]
 
     old = FecEncoder(4, 4)
-    for seq in range(375):  # the first listener: parity for its first groups only (then no loss was seen)
-        send(old, seq, 100_000 + seq * B, parity=seq < 8)
+    for seq in range(old_frames):
+        # the long-lived first listener: parity for its first groups only (then no loss was
+        # seen); the short-lived one lost two frames of each of its last groups, which its
+        # one piece of parity cannot give back
+        lost = old_frames < 100 and seq >= 16 and seq % 4 in (1, 2)
+        send(old, seq, 100_000 + seq * B, parity=seq < 8 or old_frames < 100, lost=lost)
     new_sender = FecEncoder(4, 4)
-    for seq in range(12):
-        new, made_up = send(new_sender, seq, 900_000 + seq * B, parity=seq < 8)
+    for seq in range(24):
+        new, made_up = send(new_sender, seq, 900_000 + seq * B, parity=True)
         assert new, f"the new sender's frame {seq} was taken for a duplicate"
         assert not made_up, [(f.seq, f.position) for f in made_up]
     assert dec.recovered == 0 and dec.restarts == 1
