@@ -787,8 +787,13 @@ class RadioReturn(Module):
         if names:
             self._pending_names = {}
             for s, name in names.items():
+                # the slot's next listener: it starts silent. A slot plays (and writes
+                # its row of ``returns``) only once its listener's first return arrived,
+                # so the row must not keep the previous listener's last block till then
                 self.slots[s].reset(name)
                 self._stamp[s].fill(jk.EMPTY)
+                self._out[s].fill(0.0)
+                self._held[s].fill(0.0)
         auto = self._auto
         while True:
             k = inbox.peek()
