@@ -30,6 +30,9 @@ Per N, one JSON line:
 - late_spells: when the late blocks were, [start s, length ms] from the start of the
   measurement (the first five spells).
 - bench_cpu_cores: the broadcaster's process and the listeners' workers together.
+- machine_busy_cores, steal_cores: the whole machine's busy CPU, and the time its
+  virtual cores were ready but their host ran something else (/proc/stat), per wall
+  second: what the run had to share the two cores with.
 
 The listeners stand in for a hundred other machines, but here they share the two cores
 with the server, so their workers run at niceness 10 (--listener-nice): when the
@@ -82,6 +85,15 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_seconds() -> tuple[float, float]:
+    """(CPU seconds the machine's cores were busy, seconds the hypervisor took from them),
+    all cores, since boot: /proc/stat's steal is time a virtual core was ready to run
+    but its host ran something else."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6]  # user nice system irq softirq
+    return busy / _TICKS, v[7] / _TICKS
 
 
 def start_server():
@@ -282,6 +294,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
             now = time.monotonic()
             if cpu0 is None and now >= start_measure:
                 cpu0, bench0, w0, first_pos = cpu_seconds(proc.pid), time.process_time(), now, position
+                machine0 = machine_seconds()
             if now >= drain_until:
                 break
             while now >= next_block and now < stop:
@@ -293,6 +306,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 next_block += period
             if now >= stop and cpu0 is not None and cpu1 is None:
                 cpu1, bench1, w1, last_pos = cpu_seconds(proc.pid), time.process_time(), now, position
+                machine1 = machine_seconds()
             b.flush()
             timeout = max(0.0, min(next_block - time.monotonic(), 0.002))
             if sel.select(timeout):
@@ -303,6 +317,7 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
             b.service()
         if cpu1 is None:
             cpu1, bench1, w1, last_pos = cpu_seconds(proc.pid), time.process_time(), time.monotonic(), position
+            machine1 = machine_seconds()
         arrivals, worker_cpu = [], 0.0
         for _w, c in workers:
             arr, cpu = c.recv()
@@ -339,7 +354,9 @@ def run(n: int, seconds: float, block: int, transport: str, buffer_ms: float, pe
                 "subscribed": ready, "workers": len(workers), "listener_nice": listener_nice,
                 "arrival": arrival if transport == "udp" else "read",
                 "late_spells": _spells(sorted(late_blocks), block, first_pos),
-                "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3)}
+                "bench_cpu_cores": round((bench1 - bench0 + worker_cpu) / wall, 3),
+                "machine_busy_cores": round((machine1[0] - machine0[0]) / wall, 3),
+                "steal_cores": round((machine1[1] - machine0[1]) / wall, 3)}
     finally:
         for w, c in workers:
             w.join(timeout=3)
