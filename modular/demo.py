@@ -157,8 +157,9 @@ def run(args) -> int:
 def report_from(logs: dict) -> str:
     b = status_lines(logs["broadcaster"].read_text())
     ret, bc = b.get("returns", {}), b.get("broadcast", {})
-    lines = [f"broadcast {bc.get('handle')!r}: {bc.get('channels')} channels {bc.get('encoding')}, "
-             f"listeners {bc.get('listeners_peak')} (now {bc.get('listeners')}), rtt to server {bc.get('rtt_ms')} ms",
+    lines = [f"broadcast {bc.get('handle')!r}: {bc.get('channels')} channels {bc.get('encoding')} in frames of "
+             f"{bc.get('frame')} samples, listeners {bc.get('listeners_peak')} (now {bc.get('listeners')}), "
+             f"rtt to server {bc.get('rtt_ms')} ms",
              f"return latency L = {ret.get('latency_ms')} ms ({ret.get('latency_samples')} samples, "
              f"{ret.get('mode')}, raised {ret.get('raises')} times); late returns {ret.get('late')}, "
              f"return underruns {ret.get('underruns')}"]

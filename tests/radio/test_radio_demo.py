@@ -19,6 +19,7 @@ def test_demo_writes_the_mix_and_reports(tmp_path, modular_cmd, cli_env):
     assert p.returncode == 0, p.stdout + p.stderr
     text = p.stdout
     assert "listeners 2 (now " in text, text  # both were heard at once
+    assert "in frames of 256 samples" in text, text  # the broadcast's default frame
     assert "return latency L = " in text and "slot 0" in text and "slot 1" in text, text
     assert "listener1: rtt" in text and "listener2: rtt" in text, text
     data, sr = sf.read(out, dtype="float32", always_2d=True)
